@@ -1,0 +1,3 @@
+"""Gamekeeper: a self-hosted game-services server."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,189 @@
+"""One Settings object, read from ``GAMEKEEPER_*`` environment variables and an optional TOML file.
+
+Environment wins over the file. Lists may be given as JSON or comma-separated; tables (rate
+limits) as JSON. Nothing here runs at import time: ``load_settings`` is called by the CLI and by
+``create_app``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+
+ENV_PREFIX = "GAMEKEEPER_"
+
+DEFAULT_RATE_LIMITS = {
+    # Every request, counted per client IP before authentication.
+    "ip": "1200/minute",
+    # Failed authentications per client IP: brute-force protection.
+    "auth_failure": "30/minute",
+    # Per credential (or per IP where a route has none), by route category.
+    "admin": "1200/minute",
+    "server": "6000/minute",
+    "player": "600/minute",
+    "public": "60/minute",
+}
+
+Seconds = Annotated[int, msgspec.Meta(gt=0)]
+
+
+class SettingsError(ValueError):
+    """A setting is invalid; the message names it and is fit to print as one line."""
+
+
+class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    data_dir: Path = Path("gamekeeper-data")
+    database_url: str | None = None
+    redis_url: str | None = None
+    public_url: str | None = None
+    secret_key: str | None = None
+    admin_token: str | None = None
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
+    workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
+    cors_origins: list[str] = []
+    trusted_proxies: list[str] = ["127.0.0.1"]
+    access_token_ttl: Seconds = 900
+    refresh_token_ttl: Seconds = 7 * 24 * 3600
+    web_code_ttl: Seconds = 300
+    key_cache_ttl: Annotated[float, msgspec.Meta(ge=0)] = 30.0
+    max_body_size: Annotated[int, msgspec.Meta(gt=0)] = 1024 * 1024
+    rate_limits: dict[str, str] = {}
+    rate_limits_enabled: bool = True
+    db_pool_size: Annotated[int, msgspec.Meta(ge=1, le=500)] = 10
+    auto_migrate: bool = True
+    log_level: str = "INFO"
+    log_format: str = "json"
+
+    def __post_init__(self) -> None:
+        self.rate_limits = {**DEFAULT_RATE_LIMITS, **self.rate_limits}
+
+    @property
+    def embedded(self) -> bool:
+        """True when the database is SQLite: one node, in-process everything."""
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url is None:
+            return f"sqlite+aiosqlite:///{self.data_dir / 'gamekeeper.db'}"
+        return normalize_database_url(self.database_url)
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
+
+
+def normalize_database_url(url: str) -> str:
+    """Map the URLs people write (``postgres://``, ``sqlite:///``) to the async drivers we use."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise SettingsError(f"GAMEKEEPER_DATABASE_URL: not a URL: {url!r}")
+    base = scheme.split("+", 1)[0]
+    if base in {"postgres", "postgresql"}:
+        return f"postgresql+asyncpg://{rest}"
+    if base == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    raise SettingsError(
+        f"GAMEKEEPER_DATABASE_URL: unsupported database {scheme!r} (use sqlite or postgresql)"
+    )
+
+
+_LIST_FIELDS = {"cors_origins", "trusted_proxies"}
+_TABLE_FIELDS = {"rate_limits"}
+
+
+def _env_value(name: str, raw: str) -> Any:
+    if name in _LIST_FIELDS:
+        raw = raw.strip()
+        if raw.startswith("["):
+            return json.loads(raw)
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    if name in _TABLE_FIELDS:
+        return json.loads(raw)
+    return raw
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    config_file: str | Path | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build Settings from a TOML file, then ``GAMEKEEPER_*`` variables, then explicit overrides."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    config_file = config_file or env.get(f"{ENV_PREFIX}CONFIG")
+    if config_file:
+        try:
+            values.update(tomllib.loads(Path(config_file).read_text()))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"GAMEKEEPER_CONFIG: cannot read {config_file}: {exc}") from exc
+    fields = set(Settings.__struct_fields__)
+    for key, raw in env.items():
+        if not key.startswith(ENV_PREFIX) or key == f"{ENV_PREFIX}CONFIG":
+            continue
+        name = key[len(ENV_PREFIX) :].lower()
+        if name.startswith("rate_limit_") and name != "rate_limits_enabled":
+            values.setdefault("rate_limits", {})[name.removeprefix("rate_limit_")] = raw
+            continue
+        if name not in fields:
+            continue
+        try:
+            values[name] = _env_value(name, raw)
+        except json.JSONDecodeError as exc:
+            raise SettingsError(f"{key}: not valid JSON ({exc.msg})") from exc
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        settings = msgspec.convert(values, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(_explain(exc)) from exc
+    _check(settings)
+    return settings
+
+
+def _explain(exc: msgspec.ValidationError) -> str:
+    message = str(exc)
+    if " - at `$." in message:
+        detail, _, where = message.partition(" - at `$.")
+        field = where.rstrip("`").split("[", 1)[0].split(".", 1)[0]
+        return f"{ENV_PREFIX}{field.upper()}: {detail}"
+    if message.startswith("Object contains unknown field"):
+        field = message.split("`")[1]
+        return f"unknown setting {field!r} in the configuration file"
+    return message
+
+
+def _check(settings: Settings) -> None:
+    settings.sqlalchemy_url  # noqa: B018 - validates the URL
+    from limits import parse
+
+    for category, text in settings.rate_limits.items():
+        try:
+            parse(text)
+        except ValueError as exc:
+            raise SettingsError(
+                f"GAMEKEEPER_RATE_LIMIT_{category.upper()}: {text!r} is not a rate such as 60/minute"
+            ) from exc
+    if settings.redis_url and not settings.redis_url.startswith(("redis://", "rediss://")):
+        raise SettingsError("GAMEKEEPER_REDIS_URL: must start with redis:// or rediss://")
+    if settings.log_format not in {"json", "console"}:
+        raise SettingsError("GAMEKEEPER_LOG_FORMAT: must be json or console")
+    if not settings.embedded:
+        for name in ("secret_key", "admin_token"):
+            if not getattr(settings, name):
+                raise SettingsError(
+                    f"{ENV_PREFIX}{name.upper()}: required with a PostgreSQL database "
+                    "(every replica must share it)"
+                )
+    if settings.secret_key is not None and len(settings.secret_key) < 32:
+        raise SettingsError("GAMEKEEPER_SECRET_KEY: must be at least 32 characters")
+    if settings.admin_token is not None and len(settings.admin_token) < 24:
+        raise SettingsError("GAMEKEEPER_ADMIN_TOKEN: must be at least 24 characters")
