@@ -38,7 +38,7 @@ class SettingsError(ValueError):
 
 
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    data_dir: Path = Path("gamekeeper-data")
+    data_dir: str = "gamekeeper-data"
     database_url: str | None = None
     redis_url: str | None = None
     public_url: str | None = None
@@ -48,7 +48,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
     workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
     cors_origins: list[str] = []
-    trusted_proxies: list[str] = ["127.0.0.1"]
+    trusted_proxies: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.1"])
     access_token_ttl: Seconds = 900
     refresh_token_ttl: Seconds = 7 * 24 * 3600
     web_code_ttl: Seconds = 300
@@ -65,6 +65,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         self.rate_limits = {**DEFAULT_RATE_LIMITS, **self.rate_limits}
 
     @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+    @property
     def embedded(self) -> bool:
         """True when the database is SQLite: one node, in-process everything."""
         return self.sqlalchemy_url.startswith("sqlite")
@@ -72,7 +76,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     @property
     def sqlalchemy_url(self) -> str:
         if self.database_url is None:
-            return f"sqlite+aiosqlite:///{self.data_dir / 'gamekeeper.db'}"
+            return f"sqlite+aiosqlite:///{self.data_path / 'gamekeeper.db'}"
         return normalize_database_url(self.database_url)
 
     @property

@@ -1,0 +1,110 @@
+"""``create_app``: the one place where settings become a running Litestar application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, get
+from litestar.config.cors import CORSConfig
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ControllerRouterHandler
+
+from gamekeeper import __version__
+from gamekeeper.api.deps import DEPENDENCIES
+from gamekeeper.api.dialects.admin.routes import router as admin_router
+from gamekeeper.api.dialects.ogs.errors import render as default_render
+from gamekeeper.api.errors import exception_handlers
+from gamekeeper.api.guards import rate_limit_ip
+from gamekeeper.api.health import ROUTES as HEALTH_ROUTES
+from gamekeeper.api.middleware import RequestContextMiddleware
+from gamekeeper.api.runtime import Runtime
+from gamekeeper.bootstrap import ensure_secrets
+from gamekeeper.core.clock import Clock, utcnow
+from gamekeeper.db.migrate import upgrade
+from gamekeeper.infra.logging import configure_logging
+from gamekeeper.settings import Settings, load_settings
+
+
+@get("/openapi.json", include_in_schema=False, opt={"rate_limit": False})
+async def openapi_json(request: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = request.app.openapi_schema.to_schema()
+    return schema
+
+
+def _openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Gamekeeper",
+        version=__version__,
+        path="/docs",
+        render_plugins=[SwaggerRenderPlugin(path="/")],
+        components=Components(
+            security_schemes={
+                "adminToken": SecurityScheme(type="http", scheme="bearer"),
+                "gameKey": SecurityScheme(type="http", scheme="bearer"),
+                "playerSession": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                "developerHmac": SecurityScheme(
+                    type="apiKey", name="Authorization", security_scheme_in="header"
+                ),
+            }
+        ),
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock = utcnow,
+    extra_routes: Sequence[ControllerRouterHandler] = (),
+) -> Litestar:
+    """Build the application. ``extra_routes`` are mounted with the same middleware and guards."""
+    settings = settings or load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    secrets = ensure_secrets(settings)
+    runtime = Runtime(
+        settings, secret_key=secrets.secret_key, admin_token=secrets.admin_token, clock=clock
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if settings.auto_migrate:
+            await upgrade(runtime.db.engine)
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    cors = None
+    if settings.cors_origins:
+        cors = CORSConfig(
+            allow_origins=settings.cors_origins,
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=[
+                "X-Request-ID",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+                "Retry-After",
+            ],
+            allow_credentials=True,
+        )
+    app = Litestar(
+        route_handlers=[*HEALTH_ROUTES, openapi_json, admin_router, *extra_routes],
+        dependencies=DEPENDENCIES,
+        guards=[rate_limit_ip],
+        middleware=[DefineMiddleware(RequestContextMiddleware, metrics=runtime.metrics)],
+        exception_handlers=exception_handlers(default_render),
+        cors_config=cors,
+        openapi_config=_openapi(),
+        request_max_body_size=settings.max_body_size,
+        lifespan=[lifespan],
+        debug=False,
+        logging_config=None,
+    )
+    app.state.runtime = runtime
+    return app

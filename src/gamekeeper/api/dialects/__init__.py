@@ -1,0 +1,1 @@
+"""Dialects: thin adapters from each public wire format to the core."""

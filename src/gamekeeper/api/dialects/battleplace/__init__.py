@@ -1,0 +1,1 @@
+"""The battleplace dialect."""

@@ -1,0 +1,251 @@
+"""Authentication and rate-limit guards every dialect uses.
+
+Guards run before the body is parsed. A guard that authenticates puts the principal in
+``scope["state"]["principal"]``; handlers receive it through the ``principal`` dependency.
+Keys, developer secrets and open sessions are resolved from a short-lived cache, so the hot
+path makes no database round trip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+
+from gamekeeper.api.runtime import Runtime
+from gamekeeper.core.audit import Actor
+from gamekeeper.core.errors import Forbidden, GamekeeperError, RateLimited, Unauthorized
+from gamekeeper.core.identity import auth, games, hmac_auth, sessions
+from gamekeeper.core.identity.errors import InvalidApiKey, InvalidSession
+from gamekeeper.core.identity.secrets import hash_secret
+from gamekeeper.core.identity.types import (
+    DeveloperPrincipal,
+    KeyKind,
+    KeyPrincipal,
+    PlayerPrincipal,
+)
+
+Connection = ASGIConnection[Any, Any, Any, Any]
+Guard = Callable[[Connection, BaseRouteHandler], Coroutine[Any, Any, None]]
+Principal = KeyPrincipal | DeveloperPrincipal | PlayerPrincipal | Actor
+
+
+def runtime_of(connection: Connection) -> Runtime:
+    runtime: Runtime = connection.app.state.runtime
+    return runtime
+
+
+def client_ip(connection: Connection) -> str:
+    return connection.client.host if connection.client else "unknown"
+
+
+def bearer_token(connection: Connection) -> str | None:
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _state(connection: Connection) -> dict[str, Any]:
+    state: dict[str, Any] = connection.scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    return state
+
+
+async def _limit(connection: Connection, category: str, identity: str) -> None:
+    decision = await runtime_of(connection).limiter.hit(category, identity)
+    state = _state(connection)
+    current = state.get("rate_limit")
+    if current is None or decision.remaining <= current.remaining:
+        state["rate_limit"] = decision
+    if not decision.allowed:
+        raise RateLimited(retry_after=decision.reset_after)
+
+
+async def rate_limit_ip(connection: Connection, handler: BaseRouteHandler) -> None:
+    """Every request counts against its client IP (routes may opt out with rate_limit=False)."""
+    if handler.opt.get("rate_limit", True):
+        await _limit(connection, "ip", client_ip(connection))
+
+
+async def rate_limit_public(connection: Connection, handler: BaseRouteHandler) -> None:
+    """Unauthenticated routes: the ``public`` category, per client IP."""
+    await _limit(connection, "public", client_ip(connection))
+
+
+async def _refuse_after_failures(connection: Connection) -> None:
+    decision = await runtime_of(connection).limiter.check("auth_failure", client_ip(connection))
+    if not decision.allowed:
+        raise RateLimited(
+            "Too many failed authentications from this address", retry_after=decision.reset_after
+        )
+
+
+async def _failed(connection: Connection, method: str, error: GamekeeperError) -> GamekeeperError:
+    """Count and audit a refused credential; returns the error for the caller to raise."""
+    runtime = runtime_of(connection)
+    ip = client_ip(connection)
+    decision = await runtime.limiter.hit("auth_failure", ip)
+    if decision.allowed:  # past the limit, stop writing: the limiter already says enough
+        async with runtime.db.transaction() as uow:
+            await auth.record_auth_failure(
+                uow,
+                method=method,
+                reason=error.code,
+                actor=Actor("anonymous", ip=ip),
+                path=connection.scope.get("path_template", connection.url.path),
+            )
+    return error
+
+
+def _authenticated(connection: Connection, principal: Principal) -> None:
+    _state(connection)["principal"] = principal
+
+
+async def resolve_key(runtime: Runtime, key: str) -> KeyPrincipal | None:
+    """The principal of an active key, from the cache or the database."""
+    key_hash = hash_secret(key)
+    cached: KeyPrincipal | None = runtime.cache.get("key:" + key_hash)
+    if cached is None:
+        generation = runtime.cache.generation
+        async with runtime.db.transaction(write=False) as uow:
+            cached = await auth.resolve_key(uow, key_hash)
+        if cached is None:
+            return None
+        runtime.cache.put(
+            "key:" + key_hash,
+            cached,
+            tag=f"credential:{cached.credential_id}",
+            generation=generation,
+        )
+    runtime.usage.saw(cached.credential_id, runtime.clock())
+    return cached
+
+
+def require_key(
+    *kinds: KeyKind,
+    scope: str | None = None,
+    category: str = "server",
+    extract: Callable[[Connection], str | None] = bearer_token,
+) -> Guard:
+    """A guard admitting an active key of one of ``kinds`` holding ``scope``."""
+    allowed = frozenset(kinds or KeyKind)
+
+    async def guard(connection: Connection, _: BaseRouteHandler) -> None:
+        await _refuse_after_failures(connection)
+        key = extract(connection)
+        if not key:
+            raise await _failed(
+                connection, "key", Unauthorized("An API key is required", code="missing_auth")
+            )
+        principal = await resolve_key(runtime_of(connection), key)
+        if principal is None:
+            raise await _failed(connection, "key", InvalidApiKey())
+        if principal.kind not in allowed:
+            raise Forbidden(
+                f"A {principal.kind.value} key may not call this API", code="wrong_key_kind"
+            )
+        if scope is not None and not principal.allows(scope):
+            raise Forbidden(f"The key lacks the {scope} scope", code="insufficient_scope")
+        _authenticated(connection, principal)
+        await _limit(connection, category, principal.credential_id)
+
+    return guard
+
+
+async def require_admin(connection: Connection, _: BaseRouteHandler) -> None:
+    """The admin token, compared in constant time."""
+    await _refuse_after_failures(connection)
+    runtime = runtime_of(connection)
+    token = bearer_token(connection) or ""
+    presented = hashlib.sha256(token.encode()).digest()
+    if not token or not hmac.compare_digest(presented, runtime.admin_token_hash):
+        raise await _failed(
+            connection,
+            "admin",
+            Unauthorized("The admin token is missing or wrong", code="invalid_auth"),
+        )
+    _authenticated(connection, Actor("admin", ip=client_ip(connection)))
+    await _limit(connection, "admin", "admin")
+
+
+async def _developer_secret(runtime: Runtime, developer_id: str) -> str | None:
+    cache_key = "secret:" + developer_id
+    secret: str | None = runtime.cache.get(cache_key)
+    if secret is None:
+        generation = runtime.cache.generation
+        async with runtime.db.transaction(write=False) as uow:
+            secret = await games.developer_secret(uow, developer_id, box=runtime.box)
+        if secret is not None:
+            runtime.cache.put(
+                cache_key, secret, tag=f"developer:{developer_id}", generation=generation
+            )
+    return secret
+
+
+async def require_hmac(connection: Connection, _: BaseRouteHandler) -> None:
+    """An OGP request signature by a developer (HMAC-SHA256 of method, path, timestamp)."""
+    await _refuse_after_failures(connection)
+    runtime = runtime_of(connection)
+    try:
+        signed = hmac_auth.parse_header(connection.headers.get("authorization", ""))
+        hmac_auth.check_timestamp(signed.timestamp, runtime.clock().timestamp())
+        secret = (
+            await _developer_secret(runtime, signed.api_key) if _is_uuid(signed.api_key) else None
+        )
+        if secret is None:
+            raise Unauthorized("Unknown API key", code="invalid_api_key")
+        hmac_auth.verify(secret, signed, connection.scope["method"], connection.url.path)
+    except Unauthorized as exc:
+        raise await _failed(connection, "hmac", exc) from None
+    _authenticated(connection, DeveloperPrincipal(signed.api_key))
+    await _limit(connection, "server", "developer:" + signed.api_key)
+
+
+def _is_uuid(value: str) -> bool:
+    return len(value) == 36 and value.count("-") == 4
+
+
+async def require_player(connection: Connection, _: BaseRouteHandler) -> None:
+    """A player's session token (JWT) whose session is still open."""
+    await _refuse_after_failures(connection)
+    runtime = runtime_of(connection)
+    token = bearer_token(connection)
+    try:
+        if not token:
+            raise Unauthorized("A session token is required", code="missing_auth")
+        principal = sessions.read_access_token(
+            token, policy=runtime.session_policy, now=runtime.clock()
+        )
+        cache_key = "session:" + principal.session_id
+        if runtime.cache.get(cache_key) is None:
+            generation = runtime.cache.generation
+            async with runtime.db.transaction(write=False) as uow:
+                await sessions.check_session(uow, principal)
+            runtime.cache.put(cache_key, True, tag=cache_key, generation=generation)
+    except (InvalidSession, Unauthorized) as exc:
+        raise await _failed(connection, "session", exc) from None
+    _authenticated(connection, principal)
+    await _limit(connection, "player", principal.player_id)
+
+
+async def refuse_browsers(connection: Connection, _: BaseRouteHandler) -> None:
+    """Server-to-server routes: a request that carries an Origin header came from a browser."""
+    if "origin" in connection.headers:
+        raise Forbidden(
+            "This API is for game servers; browsers may not call it", code="browser_origin_refused"
+        )
+
+
+def principal_of(connection: Connection) -> Principal:
+    principal: Principal | None = _state(connection).get("principal")
+    if principal is None:
+        raise Unauthorized()
+    return principal
+
+
+def guards(*items: Guard, server_to_server: bool = False) -> list[Guard]:
+    """A guard list for a router: browsers refused first when ``server_to_server``."""
+    prefix: Iterable[Guard] = (refuse_browsers,) if server_to_server else ()
+    return [*prefix, *items]

@@ -1,0 +1,1 @@
+"""Developers, games, credentials, players, linked identities and sessions."""

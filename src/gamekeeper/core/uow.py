@@ -1,0 +1,37 @@
+"""The unit of work: one transaction, the stores that act inside it, and its events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from gamekeeper.core.audit import AuditEntry
+from gamekeeper.core.events import DomainEvent
+from gamekeeper.core.identity.store import IdentityStore
+
+
+class AuditStore(Protocol):
+    async def append(self, entry: AuditEntry) -> None: ...
+
+    async def list(self, *, limit: int, before: int | None) -> list[AuditEntry]: ...
+
+
+class UnitOfWork(Protocol):
+    identity: IdentityStore
+    audit: AuditStore
+
+    def now(self) -> datetime:
+        """The time of this unit of work, from the application's clock."""
+        ...
+
+    def emit(self, event: DomainEvent) -> None:
+        """Record an event, dispatched only if the transaction commits."""
+        ...
+
+    def keep_on_error(self) -> None:
+        """Commit this transaction even if the request then fails with a core error.
+
+        For writes that must stand because of the failure: a session revoked on refresh-token
+        reuse, an audit entry for a refused credential.
+        """
+        ...

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy Core tables, the engine, the unit of work, Alembic migrations."""

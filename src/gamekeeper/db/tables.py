@@ -1,0 +1,163 @@
+"""All tables, SQLAlchemy Core. Singular snake_case names; timestamps end in ``_at``."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from gamekeeper.db.types import BigId, Json, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = 36  # a UUID in text form
+
+developer = Table(
+    "developer",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(120), nullable=False),
+    Column("email", String(254)),
+    Column("secret_sealed", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+game = Table(
+    "game",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("name", String(120), nullable=False),
+    Column("developer_id", String(ID), ForeignKey("developer.id", ondelete="SET NULL")),
+    Column("game_url", Text),
+    Column("callback_url", Text),
+    Column("allowed_origins", Json, nullable=False),
+    Column("settings", Json, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+credential = Table(
+    "credential",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column(
+        "game_id", String(ID), ForeignKey("game.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("kind", String(16), nullable=False),
+    Column("scopes", Json, nullable=False),
+    Column("name", String(120)),
+    Column("prefix", String(32), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+)
+
+player = Table(
+    "player",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("email", String(254), unique=True),
+    Column("password_hash", Text),
+    Column("display_name", String(120)),
+    Column("verified", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+player_identity = Table(
+    "player_identity",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column(
+        "player_id",
+        String(ID),
+        ForeignKey("player.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("provider", String(32), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("game_id", String(ID), ForeignKey("game.id", ondelete="CASCADE")),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+# One player per identity: globally for unscoped identities, per game for scoped ones.
+Index(
+    "uq_player_identity_global",
+    player_identity.c.provider,
+    player_identity.c.subject,
+    unique=True,
+    sqlite_where=player_identity.c.game_id.is_(None),
+    postgresql_where=player_identity.c.game_id.is_(None),
+)
+Index(
+    "uq_player_identity_game",
+    player_identity.c.provider,
+    player_identity.c.game_id,
+    player_identity.c.subject,
+    unique=True,
+    sqlite_where=player_identity.c.game_id.is_not(None),
+    postgresql_where=player_identity.c.game_id.is_not(None),
+)
+
+player_session = Table(
+    "player_session",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column(
+        "player_id",
+        String(ID),
+        ForeignKey("player.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+refresh_token = Table(
+    "refresh_token",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column(
+        "session_id",
+        String(ID),
+        ForeignKey("player_session.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("spent_at", UTCDateTime),
+)
+
+audit_entry = Table(
+    "audit_entry",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("ip", String(64)),
+    Column("target_type", String(32)),
+    Column("target_id", String(64)),
+    # No foreign key: the log outlives what it speaks of.
+    Column("game_id", String(ID), index=True),
+    Column("details", Json, nullable=False),
+)
