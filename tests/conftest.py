@@ -23,7 +23,9 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 def _reachable(url: str, default_port: int) -> bool:
     parts = urlsplit(url)
     try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), 1):
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), 1
+        ):
             return True
     except OSError:
         return False
@@ -52,3 +54,90 @@ def redis_url() -> str:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+# --- Storage: every storage test runs on SQLite and on PostgreSQL -------------------------
+
+import asyncio  # noqa: E402
+import uuid  # noqa: E402
+from collections.abc import AsyncIterator, Iterator  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
+
+from gamekeeper.db.database import Database  # noqa: E402
+from gamekeeper.db.migrate import upgrade  # noqa: E402
+from gamekeeper.db.tables import metadata  # noqa: E402
+from gamekeeper.settings import normalize_database_url  # noqa: E402
+
+
+class FakeClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(scope="session")
+def pg_database_url(postgres_url: str) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session, dropped at the end."""
+    name = f"gk_test_{uuid.uuid4().hex[:12]}"
+    admin_url = normalize_database_url(postgres_url)
+
+    async def admin(sql: str) -> None:
+        engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as conn:
+            await conn.execute(text(sql))
+        await engine.dispose()
+
+    async def migrate(url: str) -> None:
+        engine = create_async_engine(url)
+        await upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    url = admin_url.rsplit("/", 1)[0] + "/" + name
+    asyncio.run(migrate(url))
+    yield url
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """The URL of an empty, migrated database of each kind."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'gamekeeper.db'}"
+        yield url
+        return
+    url = request.getfixturevalue("pg_database_url")
+
+    async def truncate() -> None:
+        engine = create_async_engine(url)
+        async with engine.begin() as conn:
+            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        await engine.dispose()
+
+    asyncio.run(truncate())
+    yield url
+
+
+@pytest.fixture
+async def db(database_url: str, clock: FakeClock) -> AsyncIterator[Database]:
+    database = Database(database_url, clock=clock)
+    if database.is_sqlite:
+        await upgrade(database.engine)
+    yield database
+    await database.close()

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import jwt
 
-from gamekeeper.core.errors import Unauthorized
+from gamekeeper.core.identity.errors import InvalidSession
 from gamekeeper.core.identity.types import PlayerPrincipal
 
 ISSUER = "gamekeeper"
@@ -29,17 +29,21 @@ def encode_access_token(
 
 
 def decode_access_token(token: str, *, signing_key: bytes, now: datetime) -> PlayerPrincipal:
-    """Verify signature, issuer, type and expiry; Unauthorized otherwise."""
+    """Verify signature, issuer, type and expiry against ``now``; InvalidSession otherwise."""
     try:
         claims = jwt.decode(
             token,
             signing_key,
             algorithms=_ALGORITHMS,
             issuer=ISSUER,
-            options={"require": ["exp", "iat", "sub", "sid"], "verify_exp": False},
+            options={
+                "require": ["exp", "iat", "sub", "sid"],
+                "verify_exp": False,
+                "verify_iat": False,
+            },
         )
     except jwt.PyJWTError as exc:
-        raise Unauthorized("The session token is invalid", code="invalid_token") from exc
+        raise InvalidSession() from exc
     if claims.get("typ") != "access" or int(claims["exp"]) <= now.timestamp():
-        raise Unauthorized("The session token is invalid or expired", code="invalid_token")
+        raise InvalidSession()
     return PlayerPrincipal(player_id=str(claims["sub"]), session_id=str(claims["sid"]))
