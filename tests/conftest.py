@@ -141,3 +141,43 @@ async def db(database_url: str, clock: FakeClock) -> AsyncIterator[Database]:
         await upgrade(database.engine)
     yield database
     await database.close()
+
+
+# --- The application, in-process ------------------------------------------------------------
+
+from litestar.testing import AsyncTestClient  # noqa: E402
+
+from gamekeeper.api.app import create_app  # noqa: E402
+from gamekeeper.settings import load_settings  # noqa: E402
+
+ADMIN_TOKEN = "gk_admin_test_token_0123456789abcdef"
+SECRET_KEY = "test-secret-key-0123456789abcdef-0123456789"
+
+
+@pytest.fixture
+def make_client(tmp_path, database_url, clock):
+    """A factory of test clients on a fresh app; settings overrides as keyword arguments."""
+    clients = []
+
+    def make(*, extra_routes=(), use_clock=True, **overrides):
+        values = {
+            "data_dir": str(tmp_path / f"data{len(clients)}"),
+            "database_url": database_url,
+            "secret_key": SECRET_KEY,
+            "admin_token": ADMIN_TOKEN,
+            "log_level": "WARNING",
+            **overrides,
+        }
+        settings = load_settings(env={}, **values)
+        kwargs = {"clock": clock} if use_clock else {}
+        app = create_app(settings, extra_routes=extra_routes, **kwargs)
+        client = AsyncTestClient(app)
+        clients.append(client)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def admin_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -6,9 +6,8 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar, get
+from litestar import Litestar, Request, get
 from litestar.config.cors import CORSConfig
-from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -31,7 +30,7 @@ from gamekeeper.settings import Settings, load_settings
 
 
 @get("/openapi.json", include_in_schema=False, opt={"rate_limit": False})
-async def openapi_json(request: Any) -> dict[str, Any]:
+async def openapi_json(request: Request[Any, Any, Any]) -> dict[str, Any]:
     schema: dict[str, Any] = request.app.openapi_schema.to_schema()
     return schema
 
@@ -97,7 +96,6 @@ def create_app(
         route_handlers=[*HEALTH_ROUTES, openapi_json, admin_router, *extra_routes],
         dependencies=DEPENDENCIES,
         guards=[rate_limit_ip],
-        middleware=[DefineMiddleware(RequestContextMiddleware, metrics=runtime.metrics)],
         exception_handlers=exception_handlers(default_render),
         cors_config=cors,
         openapi_config=_openapi(),
@@ -107,4 +105,6 @@ def create_app(
         logging_config=None,
     )
     app.state.runtime = runtime
+    # Around the whole app, not per route: unmatched paths get a request id and are counted.
+    app.asgi_handler = RequestContextMiddleware(app.asgi_handler, metrics=runtime.metrics)
     return app

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request
-from litestar.di import Provide
-from litestar.params import Dependency
+from litestar.di import NamedDependency, Provide
 
 from gamekeeper.api.guards import Principal, client_ip, principal_of, runtime_of
 from gamekeeper.api.runtime import Runtime
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.identity.types import DeveloperPrincipal, KeyPrincipal, PlayerPrincipal
-from gamekeeper.core.uow import UnitOfWork
 from gamekeeper.db.database import SqlUnitOfWork
 
-# Handlers annotate the core protocol; the value is not re-validated per request.
-Uow = Annotated[UnitOfWork, Dependency(skip_validation=True)]
+# What handlers annotate. Core services take the unit of work as their UnitOfWork protocol.
+Uow = NamedDependency[SqlUnitOfWork]
+RuntimeDep = NamedDependency[Runtime]
+# The authenticated caller, as the route's guard resolved it.
+KeyPrincipalDep = NamedDependency[KeyPrincipal]
+DeveloperDep = NamedDependency[DeveloperPrincipal]
+PlayerDep = NamedDependency[PlayerPrincipal]
+ActorDep = NamedDependency[Actor]
 _READ_ONLY = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

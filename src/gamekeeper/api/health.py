@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Response, get
 
-from gamekeeper.api.runtime import Runtime
+from gamekeeper.api.deps import RuntimeDep
 from gamekeeper.core.errors import Unavailable
 
 _OPT = {"rate_limit": False}
@@ -18,7 +18,7 @@ async def healthz() -> dict[str, str]:
 
 
 @get("/readyz", opt=_OPT, include_in_schema=False)
-async def readyz(runtime: Runtime) -> Response[dict[str, Any]]:
+async def readyz(runtime: RuntimeDep) -> Response[dict[str, Any]]:
     checks: dict[str, str] = {}
     try:
         await runtime.db.ping()
@@ -33,7 +33,7 @@ async def readyz(runtime: Runtime) -> Response[dict[str, Any]]:
 
 
 @get("/metrics", opt=_OPT, include_in_schema=False)
-async def metrics(runtime: Runtime) -> Response[bytes]:
+async def metrics(runtime: RuntimeDep) -> Response[bytes]:
     body, content_type = runtime.metrics.render()
     return Response(body, media_type=content_type)
 

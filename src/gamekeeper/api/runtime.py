@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -60,7 +61,7 @@ class Runtime:
             refresh_ttl=settings.refresh_token_ttl,
         )
         self.admin_token_hash = hashlib.sha256(admin_token.encode()).digest()
-        self.metrics = Metrics()
+        self.metrics = Metrics(multiprocess_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         self.pubsub: PubSub = make_pubsub(settings.redis_url)
         self.cache = AuthCache(settings.key_cache_ttl)
         self.invalidator = Invalidator(self.cache, self.pubsub)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from gamekeeper.core import audit
 from gamekeeper.core.audit import Actor
-from gamekeeper.core.identity.errors import InvalidApiKey
+from gamekeeper.core.identity.errors import GameNotFound, InvalidApiKey
 from gamekeeper.core.identity.secrets import hash_secret
 from gamekeeper.core.identity.types import KeyPrincipal
 
@@ -41,3 +41,9 @@ async def record_auth_failure(
     """Audit a refused credential; the entry stands although the request fails."""
     await audit.record(uow, "auth.failed", actor=actor, method=method, reason=reason, **details)
     uow.keep_on_error()
+
+
+def ensure_game(principal: KeyPrincipal, game_id: str) -> None:
+    """A key speaks for its own game only: another game's id is answered as not found."""
+    if principal.game_id != game_id:
+        raise GameNotFound()

@@ -6,25 +6,23 @@ from typing import Annotated
 
 import msgspec
 from litestar import Router, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from gamekeeper.api.dialects.admin import schemas as s
 from gamekeeper.api.dialects.ogs.errors import render
-from gamekeeper.api.deps import Uow
+from gamekeeper.api.deps import ActorDep, RuntimeDep, Uow
 from gamekeeper.api.errors import exception_handlers
 from gamekeeper.api.guards import require_admin
-from gamekeeper.api.runtime import Runtime
 from gamekeeper.core import audit
-from gamekeeper.core.audit import Actor
 from gamekeeper.core.identity import games, players
 from gamekeeper.core.identity.types import KeyKind
 
-Limit = Annotated[int, Parameter(ge=1, le=200)]
+Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 
 
 @post("/developers")
 async def create_developer(
-    data: s.DeveloperCreate, uow: Uow, runtime: Runtime, actor: Actor
+    data: JSONBody[s.DeveloperCreate], uow: Uow, runtime: RuntimeDep, actor: ActorDep
 ) -> s.DeveloperCreated:
     developer, secret = await games.create_developer(
         uow, name=data.name, email=data.email, box=runtime.box, actor=actor
@@ -36,19 +34,19 @@ async def create_developer(
 
 
 @get("/developers/{developer_id:str}")
-async def get_developer(developer_id: str, uow: Uow) -> s.DeveloperOut:
+async def get_developer(developer_id: FromPath[str], uow: Uow) -> s.DeveloperOut:
     return s.DeveloperOut.of(await games.get_developer(uow, developer_id))
 
 
 @post("/games")
-async def create_game(data: s.GameCreate, uow: Uow, actor: Actor) -> s.GameOut:
+async def create_game(data: JSONBody[s.GameCreate], uow: Uow, actor: ActorDep) -> s.GameOut:
     fields = msgspec.structs.asdict(data)
     game = await games.create_game(uow, actor=actor, **fields)
     return s.GameOut.of(game)
 
 
 @get("/games")
-async def list_games(uow: Uow, limit: Limit = 50, cursor: str | None = None) -> s.GamePage:
+async def list_games(uow: Uow, limit: Limit = 50, cursor: FromQuery[str | None] = None) -> s.GamePage:
     found = await games.list_games(uow, limit=limit + 1, after=cursor)
     page = found[:limit]
     next_cursor = page[-1].id if len(found) > limit else None
@@ -56,18 +54,18 @@ async def list_games(uow: Uow, limit: Limit = 50, cursor: str | None = None) -> 
 
 
 @get("/games/{game_id:str}")
-async def get_game(game_id: str, uow: Uow) -> s.GameOut:
+async def get_game(game_id: FromPath[str], uow: Uow) -> s.GameOut:
     return s.GameOut.of(await games.get_game(uow, game_id))
 
 
 @patch("/games/{game_id:str}")
-async def update_game(game_id: str, data: s.GameUpdate, uow: Uow, actor: Actor) -> s.GameOut:
+async def update_game(game_id: FromPath[str], data: JSONBody[s.GameUpdate], uow: Uow, actor: ActorDep) -> s.GameOut:
     changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
     return s.GameOut.of(await games.update_game(uow, game_id=game_id, changes=changes, actor=actor))
 
 
 @post("/games/{game_id:str}/keys")
-async def issue_key(game_id: str, data: s.KeyCreate, uow: Uow, actor: Actor) -> s.KeyCreated:
+async def issue_key(game_id: FromPath[str], data: JSONBody[s.KeyCreate], uow: Uow, actor: ActorDep) -> s.KeyCreated:
     issued = await games.issue_key(
         uow,
         game_id=game_id,
@@ -80,17 +78,17 @@ async def issue_key(game_id: str, data: s.KeyCreate, uow: Uow, actor: Actor) -> 
 
 
 @get("/games/{game_id:str}/keys")
-async def list_keys(game_id: str, uow: Uow) -> s.KeyList:
+async def list_keys(game_id: FromPath[str], uow: Uow) -> s.KeyList:
     return s.KeyList(items=[s.KeyOut.of(k) for k in await games.list_keys(uow, game_id=game_id)])
 
 
 @delete("/keys/{key_id:str}")
-async def revoke_key(key_id: str, uow: Uow, actor: Actor) -> None:
+async def revoke_key(key_id: FromPath[str], uow: Uow, actor: ActorDep) -> None:
     await games.revoke_key(uow, key_id=key_id, actor=actor)
 
 
 @post("/players")
-async def create_player(data: s.PlayerCreate, uow: Uow, actor: Actor) -> s.PlayerOut:
+async def create_player(data: JSONBody[s.PlayerCreate], uow: Uow, actor: ActorDep) -> s.PlayerOut:
     player = await players.create_player(
         uow, actor=actor, email=data.email, password=data.password, display_name=data.display_name
     )
@@ -98,12 +96,12 @@ async def create_player(data: s.PlayerCreate, uow: Uow, actor: Actor) -> s.Playe
 
 
 @get("/players/{player_id:str}")
-async def get_player(player_id: str, uow: Uow) -> s.PlayerOut:
+async def get_player(player_id: FromPath[str], uow: Uow) -> s.PlayerOut:
     return s.PlayerOut.of(await players.get_player(uow, player_id))
 
 
 @get("/audit")
-async def list_audit(uow: Uow, limit: Limit = 50, before: int | None = None) -> s.AuditPage:
+async def list_audit(uow: Uow, limit: Limit = 50, before: FromQuery[int | None] = None) -> s.AuditPage:
     entries = await audit.list_entries(uow, limit=limit, before=before)
     next_before = entries[-1].id if len(entries) == limit else None
     return s.AuditPage(items=[s.AuditOut.of(e) for e in entries], next_before=next_before)

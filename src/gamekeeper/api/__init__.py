@@ -1,0 +1,1 @@
+"""The HTTP and WebSocket front end: app factory, guards, middleware and dialects."""

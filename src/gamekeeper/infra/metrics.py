@@ -1,0 +1,78 @@
+"""Prometheus metrics, one registry per ``Metrics`` instance (several apps may share a process).
+
+Multi-process mode (``uvicorn --workers N``) is a process-wide switch in prometheus-client: it is
+chosen when the library is imported, from ``PROMETHEUS_MULTIPROC_DIR``. The launcher must set that
+variable to an empty directory before starting the workers; each worker then writes its values
+to files there and ``render`` sums the files of every worker.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    values,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+
+__all__ = ["LATENCY_BUCKETS", "Metrics"]
+
+LATENCY_BUCKETS = (
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
+
+
+class Metrics:
+    """The server's metrics and the registry that renders them for ``GET /metrics``."""
+
+    def __init__(self, *, multiprocess_dir: str | None = None) -> None:
+        self.multiprocess_dir = multiprocess_dir
+        self.registry = CollectorRegistry(auto_describe=True)
+        if multiprocess_dir is None:
+            owner: CollectorRegistry | None = self.registry
+        else:
+            _check_multiprocess(multiprocess_dir)
+            # The collector reads every worker's files, this one's included; registering the
+            # metrics too would export this worker's values twice.
+            MultiProcessCollector(self.registry, path=multiprocess_dir)  # type: ignore[no-untyped-call]
+            owner = None
+        self.http_requests = Counter(
+            "gamekeeper_http_requests",
+            "HTTP requests answered, by method, route template and status.",
+            ("method", "route", "status"),
+            registry=owner,
+        )
+        self.http_latency = Histogram(
+            "gamekeeper_http_request_duration_seconds",
+            "Time from receiving an HTTP request to the end of the handler, in seconds.",
+            ("method", "route"),
+            buckets=LATENCY_BUCKETS,
+            registry=owner,
+        )
+        self.ratelimit_errors = Counter(
+            "gamekeeper_ratelimit_storage_errors",
+            "Rate-limit storage failures (the request was allowed: the limiter fails open).",
+            registry=owner,
+        )
+
+    def render(self) -> tuple[bytes, str]:
+        """Return the exposition body and its content type."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+def _check_multiprocess(path: str) -> None:
+    env_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not getattr(values.ValueClass, "_multiprocess", False) or env_dir is None:
+        raise ValueError(
+            "multi-process metrics need PROMETHEUS_MULTIPROC_DIR in the environment before "
+            "prometheus_client is imported (set it in the launcher, not in Python)"
+        )
+    if not os.path.isdir(path) or not os.path.samefile(path, env_dir):
+        raise ValueError(
+            f"metrics directory {path!r} must be PROMETHEUS_MULTIPROC_DIR ({env_dir!r}) and exist"
+        )

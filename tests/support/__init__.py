@@ -1,0 +1,1 @@
+"""Test support: provisioning helpers and probe routes."""
