@@ -81,7 +81,9 @@ async def test_kongregate_envelope_and_query_key(client):
         "error_description": "The API key is invalid or revoked",
     }
     cors = await client.get(
-        f"/probe/kong/games/{game}", params={"api_key": key}, headers={"Origin": "https://x.example"}
+        f"/probe/kong/games/{game}",
+        params={"api_key": key},
+        headers={"Origin": "https://x.example"},
     )
     assert cors.json()["success"] is False and cors.json()["error"] == 403
 
@@ -183,7 +185,9 @@ async def test_ogp_bad_bodies(client, clock):
     assert malformed.json()["error"] == "Bad Request"
     typed = await client.post("/probe/ogp/echo", json={"count": -1}, headers=headers)
     assert typed.status_code == 400 and "count" in typed.json()["message"]
-    unknown = await client.post("/probe/ogp/echo", json={"count": 1, "admin": True}, headers=headers)
+    unknown = await client.post(
+        "/probe/ogp/echo", json={"count": 1, "admin": True}, headers=headers
+    )
     assert unknown.status_code == 400 and "admin" in unknown.json()["message"]
     huge = await client.post(
         "/probe/ogp/echo", json={"count": 1, "name": "x" * 2_000_000}, headers=headers
@@ -233,8 +237,12 @@ async def test_rate_limits_answer_429_with_headers(make_client):
         game = await new_game(client)
         key = (await new_key(client, game))["key"]
         for _ in range(3):
-            bad = await client.get(f"/probe/ogs/games/{game}", headers={"Authorization": "Bearer x"})
+            bad = await client.get(
+                f"/probe/ogs/games/{game}", headers={"Authorization": "Bearer x"}
+            )
             assert bad.status_code == 401
-        locked = await client.get(f"/probe/ogs/games/{game}", headers={"Authorization": f"Bearer {key}"})
+        locked = await client.get(
+            f"/probe/ogs/games/{game}", headers={"Authorization": f"Bearer {key}"}
+        )
         assert locked.status_code == 429  # even a good key, from an address that kept guessing
         assert "failed authentications" in locked.json()["error"]["message"]

@@ -70,13 +70,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        if settings.auto_migrate:
-            await upgrade(runtime.db.engine)
-        await runtime.start()
         try:
+            if settings.auto_migrate:
+                await upgrade(runtime.db.engine)
+            await runtime.start()
             yield
         finally:
-            await runtime.stop()
+            await runtime.stop()  # also after a failed start: nothing is left open
 
     cors = None
     if settings.cors_origins:

@@ -46,7 +46,9 @@ async def create_game(data: JSONBody[s.GameCreate], uow: Uow, actor: ActorDep) -
 
 
 @get("/games")
-async def list_games(uow: Uow, limit: Limit = 50, cursor: FromQuery[str | None] = None) -> s.GamePage:
+async def list_games(
+    uow: Uow, limit: Limit = 50, cursor: FromQuery[str | None] = None
+) -> s.GamePage:
     found = await games.list_games(uow, limit=limit + 1, after=cursor)
     page = found[:limit]
     next_cursor = page[-1].id if len(found) > limit else None
@@ -59,13 +61,17 @@ async def get_game(game_id: FromPath[str], uow: Uow) -> s.GameOut:
 
 
 @patch("/games/{game_id:str}")
-async def update_game(game_id: FromPath[str], data: JSONBody[s.GameUpdate], uow: Uow, actor: ActorDep) -> s.GameOut:
+async def update_game(
+    game_id: FromPath[str], data: JSONBody[s.GameUpdate], uow: Uow, actor: ActorDep
+) -> s.GameOut:
     changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
     return s.GameOut.of(await games.update_game(uow, game_id=game_id, changes=changes, actor=actor))
 
 
 @post("/games/{game_id:str}/keys")
-async def issue_key(game_id: FromPath[str], data: JSONBody[s.KeyCreate], uow: Uow, actor: ActorDep) -> s.KeyCreated:
+async def issue_key(
+    game_id: FromPath[str], data: JSONBody[s.KeyCreate], uow: Uow, actor: ActorDep
+) -> s.KeyCreated:
     issued = await games.issue_key(
         uow,
         game_id=game_id,
@@ -101,7 +107,9 @@ async def get_player(player_id: FromPath[str], uow: Uow) -> s.PlayerOut:
 
 
 @get("/audit")
-async def list_audit(uow: Uow, limit: Limit = 50, before: FromQuery[int | None] = None) -> s.AuditPage:
+async def list_audit(
+    uow: Uow, limit: Limit = 50, before: FromQuery[int | None] = None
+) -> s.AuditPage:
     entries = await audit.list_entries(uow, limit=limit, before=before)
     next_before = entries[-1].id if len(entries) == limit else None
     return s.AuditPage(items=[s.AuditOut.of(e) for e in entries], next_before=next_before)

@@ -1,0 +1,342 @@
+"""The ``gamekeeper`` command as a user runs it: real processes, real HTTP on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+# Generous: CI machines are shared. Startup takes ~1.5 s on a quiet development machine.
+READY_TIMEOUT = 30.0
+STOP_TIMEOUT = 15.0
+ERROR_LINE = re.compile(r"^error: .+ \([a-z0-9_.]+\)$")
+
+
+def gamekeeper() -> list[str]:
+    script = Path(sys.executable).with_name("gamekeeper")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "gamekeeper"]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The test runner's environment without its Gamekeeper or Prometheus settings."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("GAMEKEEPER_", "PROMETHEUS_"))
+    }
+    env.update(extra)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def run(
+    *args: str, env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*gamekeeper(), *args], env=env, input=stdin, capture_output=True, text=True, timeout=60
+    )
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    url: str
+    data_dir: Path
+    stdout_path: Path
+    stderr_path: Path
+
+    @property
+    def output(self) -> str:
+        return self.stdout_path.read_text()
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """Environment for admin commands aimed at this server (token read from its data dir)."""
+        return clean_env(
+            GAMEKEEPER_ADMIN_URL=self.url, GAMEKEEPER_DATA_DIR=str(self.data_dir), **extra
+        )
+
+    def admin(self, *args: str, stdin: str | None = None) -> Any:
+        """Run ``gamekeeper admin … --json`` and return the JSON it printed."""
+        result = run("admin", *args, "--json", env=self.env(), stdin=stdin)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout) if result.stdout.strip() else None
+
+    def wait_ready(self) -> float:
+        started = time.monotonic()
+        deadline = started + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(
+                    f"server exited with {self.process.returncode}\n"
+                    f"stderr:\n{self.stderr_path.read_text()}\nstdout:\n{self.output}"
+                )
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200:
+                    return time.monotonic() - started
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        pytest.fail(f"server not ready after {READY_TIMEOUT} s\nstdout:\n{self.output}")
+
+    def stop(self) -> int | None:
+        """SIGTERM (graceful), then SIGKILL to the whole process group if it lingers."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(STOP_TIMEOUT)
+        return self.process.returncode
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    servers: list[Server] = []
+
+    def start(data_dir: Path, *args: str) -> Server:
+        port = free_port()
+        number = len(servers)
+        out, err = tmp_path / f"server-{number}.out", tmp_path / f"server-{number}.err"
+        with out.open("wb") as stdout, err.open("wb") as stderr:
+            process = subprocess.Popen(
+                [*gamekeeper(), "serve", "--port", str(port), *args],
+                env=clean_env(GAMEKEEPER_DATA_DIR=str(data_dir), GAMEKEEPER_LOG_LEVEL="WARNING"),
+                stdout=stdout,
+                stderr=stderr,
+                start_new_session=True,  # its own process group: workers die with it
+            )
+        server = Server(process, f"http://127.0.0.1:{port}", data_dir, out, err)
+        servers.append(server)
+        server.wait_ready()
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def test_first_start_shows_the_token_once_and_the_admin_commands_work(
+    start_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    server = start_server(tmp_path / "data")
+
+    token_file = server.data_dir / "admin-token"
+    token = token_file.read_text().strip()
+    assert str(token_file.resolve()) in server.output
+    assert token in server.output
+    assert 'gamekeeper admin games create --name "My game"' in server.output
+    for name in ("admin-token", "secret-key"):
+        assert stat.S_IMODE((server.data_dir / name).stat().st_mode) == 0o600
+
+    developer = server.admin("developers", "create", "--name", "Acme", "--email", "dev@acme.test")
+    assert developer["name"] == "Acme"
+    assert developer["apiKey"] and developer["secretKey"]
+    fetched = server.admin("developers", "get", developer["id"])
+    assert fetched["email"] == "dev@acme.test"
+    assert "secretKey" not in fetched
+
+    game = server.admin(
+        "games", "create", "--name", "My game", "--developer-id", developer["id"],
+        "--allowed-origin", "https://play.acme.test",
+    )  # fmt: skip
+    assert game["developerId"] == developer["id"]
+    assert game["allowedOrigins"] == ["https://play.acme.test"]
+    updated = server.admin(
+        "games", "update", game["id"], "--name", "Renamed", "--clear", "allowed-origins"
+    )
+    assert (updated["name"], updated["allowedOrigins"]) == ("Renamed", [])
+
+    key = server.admin(
+        "keys", "create", game["id"], "--kind", "server", "--scope", "game.read", "--name", "ci"
+    )
+    assert key["key"].startswith("gk_")
+    assert key["scopes"] == ["game.read"]
+
+    listing = run("admin", "keys", "list", game["id"], "--json", env=server.env())
+    assert key["key"] not in listing.stdout
+    [listed] = json.loads(listing.stdout)["items"]
+    assert listed["id"] == key["id"]
+    assert "key" not in listed
+    assert listed["revokedAt"] is None
+
+    assert server.admin("keys", "revoke", key["id"]) is None
+    [revoked] = server.admin("keys", "list", game["id"])["items"]
+    assert revoked["revokedAt"] is not None
+
+    audit = server.admin("audit")["items"]
+    actions = {(entry["action"], entry["targetId"]) for entry in audit}
+    assert {("key.issued", key["id"]), ("key.revoked", key["id"])} <= actions
+
+
+def test_admin_commands_print_readable_views_and_one_line_errors(
+    start_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    server = start_server(tmp_path / "data")
+    game = server.admin("games", "create", "--name", "Table game")
+
+    table = run("admin", "games", "list", env=server.env())
+    assert table.returncode == 0, table.stderr
+    assert game["id"] in table.stdout  # ids are never shortened, even 80 columns wide
+    assert "Table game" in table.stdout
+
+    player = run(
+        "admin", "players", "create", "--email", "pat@example.test", "--password-stdin",
+        env=server.env(), stdin="correct horse battery staple\n",
+    )  # fmt: skip
+    assert player.returncode == 0, player.stderr
+    assert re.search(r"hasPassword\s+True", player.stdout)
+
+    missing = run("admin", "games", "get", "no-such-game", env=server.env())
+    assert missing.returncode == 1
+    assert ERROR_LINE.match(missing.stderr.strip()), missing.stderr
+
+    bad_token = run("admin", "games", "list", "--token", "x" * 30, env=server.env())
+    assert bad_token.returncode == 1
+    assert ERROR_LINE.match(bad_token.stderr.strip()), bad_token.stderr
+
+
+def test_a_second_start_keeps_the_token_and_does_not_show_it(
+    start_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    first = start_server(data_dir)
+    token = (data_dir / "admin-token").read_text().strip()
+    first.stop()
+
+    second = start_server(data_dir)
+    assert (data_dir / "admin-token").read_text().strip() == token
+    assert token not in second.output
+    assert str((data_dir / "admin-token").resolve()) in second.output
+    answer = httpx.get(f"{second.url}/admin/v1/games", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+
+
+def test_several_workers_serve_and_export_metrics(
+    start_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    server = start_server(tmp_path / "data", "--workers", "2")
+    for _ in range(5):
+        assert httpx.get(f"{server.url}/healthz").status_code == 200
+
+    metrics = httpx.get(f"{server.url}/metrics")
+    assert metrics.status_code == 200
+    assert "gamekeeper_http_requests" in metrics.text
+    # prometheus-client keeps each worker's values in files in PROMETHEUS_MULTIPROC_DIR.
+    [metrics_dir] = server.data_dir.glob("metrics-*")
+    assert list(metrics_dir.glob("counter_*.db"))
+
+    server.stop()
+    assert not list(server.data_dir.glob("metrics-*"))  # removed on shutdown
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("GAMEKEEPER_PORT", "notanumber"), ("GAMEKEEPER_DATABASE_URL", "mysql://x")],
+)
+def test_an_invalid_setting_exits_2_with_one_line_naming_it(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    env = clean_env(GAMEKEEPER_DATA_DIR=str(tmp_path / "data"), **{variable: value})
+    result = run("serve", env=env)
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: {variable}: ")
+    assert not (tmp_path / "data").exists()
+
+
+def test_an_unreachable_server_is_one_clear_line(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    result = run("admin", "games", "list", "--url", url, "--token", "x" * 30, env=clean_env())
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: the server at {url} is not reachable")
+
+
+@pytest.mark.parametrize("how", ["script", "module"])
+def test_version(how: str) -> None:
+    args = gamekeeper() if how == "script" else [sys.executable, "-m", "gamekeeper"]
+    result = subprocess.run([*args, "--version"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0
+    assert re.fullmatch(r"gamekeeper \d+\.\d+\.\d+\S*\n", result.stdout)
+
+
+# --- migrate on PostgreSQL -------------------------------------------------------------------
+
+
+def _execute(url: str, statement: str) -> list[Any]:
+    import asyncpg
+
+    async def go() -> list[Any]:
+        conn = await asyncpg.connect(url)
+        try:
+            return list(await conn.fetch(statement))
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+@pytest.fixture
+def fresh_database(postgres_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database, dropped after the test."""
+    server_url = re.sub(r"^postgres(?:ql)?(?:\+\w+)?://", "postgresql://", postgres_url)
+    name = f"gk_cli_{secrets.token_hex(6)}"
+    _execute(server_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+    finally:
+        _execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.postgres
+def test_migrate_creates_the_schema_on_postgresql(fresh_database: str, tmp_path: Path) -> None:
+    env = clean_env(
+        GAMEKEEPER_DATABASE_URL=fresh_database,
+        GAMEKEEPER_SECRET_KEY=secrets.token_urlsafe(32),
+        GAMEKEEPER_ADMIN_TOKEN=secrets.token_urlsafe(24),
+        GAMEKEEPER_DATA_DIR=str(tmp_path / "data"),
+    )
+    result = run("migrate", env=env)
+    assert result.returncode == 0, result.stderr
+
+    [(revision,)] = _execute(fresh_database, "SELECT version_num FROM alembic_version")
+    assert f"revision {revision}" in result.stdout
+    tables = {
+        row[0]
+        for row in _execute(
+            fresh_database,
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
+        )
+    }
+    assert {"developer", "game", "credential", "player", "audit_entry"} <= tables
+
+    again = run("migrate", env=env)  # idempotent
+    assert again.returncode == 0, again.stderr
+    assert f"revision {revision}" in again.stdout
