@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from support.provision import ADMIN, audit_actions, in_app, new_developer, new_game, new_key
-from support.probes import routers
 
 from gamekeeper.core.identity import hmac_auth
+from support.probes import routers
+from support.provision import ADMIN, audit_actions, in_app, new_developer, new_game, new_key
 
 pytestmark = pytest.mark.anyio
 

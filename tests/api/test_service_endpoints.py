@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from support.provision import ADMIN, new_game
 
 pytestmark = pytest.mark.anyio
@@ -34,7 +35,7 @@ async def test_readyz_checks_redis(make_client, redis_url):
 async def test_start_fails_clearly_when_redis_is_down(make_client):
     from gamekeeper.core.errors import Unavailable
 
-    with pytest.raises(Exception) as failure:  # noqa: PT011 - the lifespan wraps the cause
+    with pytest.raises(Exception) as failure:
         async with make_client(redis_url="redis://127.0.0.1:1/0"):
             pass
     assert failure.group_contains(Unavailable) if hasattr(failure, "group_contains") else True
@@ -73,3 +74,25 @@ async def test_cors_for_configured_origins_only(make_client):
         )
     assert allowed.headers["access-control-allow-origin"] == "https://console.example"
     assert "access-control-allow-origin" not in denied.headers
+
+
+async def test_a_game_server_can_check_its_key(make_client):
+    from support.provision import new_key
+
+    async with make_client() as client:
+        game = await new_game(client)
+        issued = await new_key(
+            client, game, kind="internal", scopes=["rooms.write", "auth.validate"]
+        )
+        auth = {"Authorization": f"Bearer {issued['key']}"}
+        described = (await client.get("/gamekeeper/v1/credential", headers=auth)).json()
+        browser = await client.get(
+            "/gamekeeper/v1/credential", headers={**auth, "Origin": "https://x.example"}
+        )
+    assert described == {
+        "keyId": issued["id"],
+        "gameId": game,
+        "kind": "internal",
+        "scopes": ["auth.validate", "rooms.write"],
+    }
+    assert browser.status_code == 403

@@ -14,6 +14,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
 from gamekeeper import __version__
+from gamekeeper.api.credential import router as credential_router
 from gamekeeper.api.deps import DEPENDENCIES
 from gamekeeper.api.dialects.admin.routes import router as admin_router
 from gamekeeper.api.dialects.ogs.errors import render as default_render
@@ -93,7 +94,13 @@ def create_app(
             allow_credentials=True,
         )
     app = Litestar(
-        route_handlers=[*HEALTH_ROUTES, openapi_json, admin_router, *extra_routes],
+        route_handlers=[
+            *HEALTH_ROUTES,
+            openapi_json,
+            admin_router,
+            credential_router,
+            *extra_routes,
+        ],
         dependencies=DEPENDENCIES,
         guards=[rate_limit_ip],
         exception_handlers=exception_handlers(default_render),

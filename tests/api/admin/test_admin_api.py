@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from support.provision import ADMIN, new_developer, new_game, new_key
 
 pytestmark = pytest.mark.anyio

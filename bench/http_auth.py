@@ -1,0 +1,416 @@
+"""Authenticated route against a bare route: throughput of both on one server, in one run.
+
+One uvicorn worker on 127.0.0.1 serves ``create_app`` with two extra routes:
+
+- ``GET /bench/bare``: ``{"ok": true}``, no guard, opted out of the per-IP limit;
+- ``GET /bench/auth``: ``require_key(KeyKind.SERVER)`` and the ``principal`` dependency,
+  returning the key's game id: server key -> game, no other work.
+
+Both pass the request-context middleware (request id, metrics) that wraps the whole app.
+Rate limits are disabled: the benchmark measures authentication, not throttling
+(``--with-limits`` adds a second server with limits on but set out of reach). The routes are
+measured in turns (bare, auth, then auth, bare, ...) with the same load, and the medians over
+the rounds are compared: the target is auth >= 50 % of bare.
+
+    python bench/http_auth.py [--rounds 3] [--duration 10] [-c 32] [--with-limits] [--json]
+    python bench/http_auth.py --database-url postgresql://postgres@127.0.0.1:5432/postgres
+
+A PostgreSQL URL names the server and a database to connect to; the benchmark creates a
+throwaway database there and drops it afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from litestar import Litestar, get
+
+from gamekeeper.api.app import create_app
+from gamekeeper.api.deps import KeyPrincipalDep
+from gamekeeper.api.guards import require_key
+from gamekeeper.core.identity.types import KeyKind
+from gamekeeper.settings import load_settings
+
+try:
+    from bench.loadgen import LoadResult, run_load
+except ModuleNotFoundError:  # run as a script or by uvicorn --app-dir: bench/ is on sys.path
+    from loadgen import LoadResult, run_load  # type: ignore[no-redef]
+
+TARGET = 0.5
+BENCH_DIR = Path(__file__).resolve().parent
+# Out of reach for any run this script makes, so the limiter counts but never refuses.
+_UNREACHABLE = "1000000000/minute"
+_LIMIT_CATEGORIES = ("ip", "auth_failure", "admin", "server", "player", "public")
+_START_TIMEOUT = 60.0
+
+
+# --- the server under test ------------------------------------------------------------------
+
+
+@get("/bench/bare", opt={"rate_limit": False})
+async def bare() -> dict[str, bool]:
+    return {"ok": True}
+
+
+@get("/bench/auth", guards=[require_key(KeyKind.SERVER)])
+async def authenticated(principal: KeyPrincipalDep) -> dict[str, str]:
+    return {"game": principal.game_id}
+
+
+def app_factory() -> Litestar:
+    """For ``uvicorn --factory``: settings from the ``GAMEKEEPER_*`` variables the parent set."""
+    return create_app(load_settings(), extra_routes=[bare, authenticated])
+
+
+@dataclass
+class Server:
+    """One uvicorn process, one worker, on a free loopback port."""
+
+    env: dict[str, str]
+    cpu: int | None = None
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.port = _free_port()
+        argv = [sys.executable, "-m", "uvicorn", "http_auth:app_factory", "--factory"]
+        argv += ["--app-dir", str(BENCH_DIR), "--host", "127.0.0.1", "--port", str(self.port)]
+        argv += ["--workers", "1", "--no-access-log", "--log-level", "warning"]
+        # Server output goes to stderr, so that --json leaves stdout to the result alone.
+        self.proc = subprocess.Popen(argv, env={**os.environ, **self.env}, stdout=sys.stderr)
+        if self.cpu is not None:
+            os.sched_setaffinity(self.proc.pid, {self.cpu})
+
+    async def wait_ready(self, client: httpx.AsyncClient) -> None:
+        assert self.proc is not None
+        deadline = time.monotonic() + _START_TIMEOUT  # migrations run before it listens
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the server exited with code {self.proc.returncode}")
+            with contextlib.suppress(httpx.TransportError):
+                if (await client.get("/readyz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"the server was not ready within {_START_TIMEOUT:.0f} s")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+# --- a throwaway PostgreSQL database ----------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def throwaway_database(url: str | None):  # type: ignore[no-untyped-def]
+    """Yield a database URL: None for embedded SQLite, else a new database dropped afterwards."""
+    if url is None:
+        yield None
+        return
+    import asyncpg
+
+    parts = urlsplit(url)
+    if parts.scheme.split("+")[0] not in {"postgres", "postgresql"}:
+        raise SystemExit("--database-url: only postgresql:// URLs are supported")
+    admin_dsn = urlunsplit(parts._replace(scheme="postgresql"))
+    name = "gk_bench_" + secrets.token_hex(6)
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield urlunsplit(parts._replace(scheme="postgresql", path="/" + name))
+        finally:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+# --- provisioning and measurement -------------------------------------------------------------
+
+
+@dataclass
+class RouteFigures:
+    route: str
+    rps: float  # medians over the rounds
+    p50_ms: float
+    p99_ms: float
+    errors: int  # sums over the rounds
+    non_2xx: int
+    rounds_rps: list[float] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, route: str, runs: list[LoadResult]) -> RouteFigures:
+        return cls(
+            route=route,
+            rps=statistics.median(r.rps for r in runs),
+            p50_ms=statistics.median(r.p50_ms for r in runs),
+            p99_ms=statistics.median(r.p99_ms for r in runs),
+            errors=sum(r.errors for r in runs),
+            non_2xx=sum(r.non_2xx for r in runs),
+            rounds_rps=[round(r.rps, 1) for r in runs],
+        )
+
+
+@dataclass
+class Variant:
+    name: str
+    rate_limits: str
+    tool: str
+    load_average: tuple[float, float, float]  # before the measurement
+    bare: RouteFigures
+    auth: RouteFigures
+
+    @property
+    def ratio(self) -> float:
+        return self.auth.rps / self.bare.rps if self.bare.rps else 0.0
+
+    @property
+    def clean(self) -> bool:
+        """No errors and no non-2xx answer: a 401 storm would look fast."""
+        return not (self.bare.errors or self.bare.non_2xx or self.auth.errors or self.auth.non_2xx)
+
+
+async def provision(client: httpx.AsyncClient, admin_token: str) -> tuple[str, str]:
+    """A game and a server key through the admin API; returns (game id, key)."""
+    admin = {"Authorization": f"Bearer {admin_token}"}
+    response = await client.post("/admin/v1/games", json={"name": "Bench"}, headers=admin)
+    response.raise_for_status()
+    game_id: str = response.json()["id"]
+    response = await client.post(
+        f"/admin/v1/games/{game_id}/keys", json={"kind": "server"}, headers=admin
+    )
+    response.raise_for_status()
+    key: str = response.json()["key"]
+    return game_id, key
+
+
+async def check_routes(client: httpx.AsyncClient, game_id: str, auth: dict[str, str]) -> None:
+    """Before measuring: each route answers what it should, and the guard really refuses."""
+    bare_answer = await client.get("/bench/bare")
+    assert bare_answer.status_code == 200 and bare_answer.json() == {"ok": True}, bare_answer.text
+    answer = await client.get("/bench/auth", headers=auth)
+    assert answer.status_code == 200 and answer.json() == {"game": game_id}, answer.text
+    refused = await client.get("/bench/auth")
+    assert refused.status_code == 401, f"without a key: {refused.status_code} {refused.text}"
+
+
+async def measure(
+    name: str, server: Server, admin_token: str, args: argparse.Namespace
+) -> Variant:
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        await server.wait_ready(client)
+        game_id, key = await provision(client, admin_token)
+        auth = {"Authorization": f"Bearer {key}"}
+        await check_routes(client, game_id, auth)
+    targets = {"bare": (f"{server.url}/bench/bare", {}), "auth": (f"{server.url}/bench/auth", auth)}
+
+    async def load(route: str, duration: float, warmup: float) -> LoadResult:
+        url, headers = targets[route]
+        return await run_load(
+            url,
+            headers=headers,
+            connections=args.connections,
+            duration=duration,
+            warmup=warmup,
+            tool=args.tool,
+        )
+
+    for route in targets:  # fills the key cache, the connection pool, the metric children
+        await load(route, args.warmup, 0)
+    load_average = os.getloadavg()
+    runs: dict[str, list[LoadResult]] = {"bare": [], "auth": []}
+    for round_no in range(args.rounds):
+        order = ("bare", "auth") if round_no % 2 == 0 else ("auth", "bare")  # cancels drift
+        for route in order:
+            result = await load(route, args.duration, 1.0)
+            runs[route].append(result)
+            _progress(f"{name} round {round_no + 1}/{args.rounds} {route}: {result}")
+    limits = "on, set out of reach" if server.env["GAMEKEEPER_RATE_LIMITS_ENABLED"] == "true" else "disabled"
+    return Variant(
+        name=name,
+        rate_limits=limits,
+        tool=runs["bare"][0].tool,
+        load_average=load_average,
+        bare=RouteFigures.of("/bench/bare", runs["bare"]),
+        auth=RouteFigures.of("/bench/auth", runs["auth"]),
+    )
+
+
+async def run_variant(
+    name: str, *, limits: bool, database_url: str | None, args: argparse.Namespace
+) -> Variant:
+    admin_token = "gk_admin_" + secrets.token_urlsafe(32)
+    with tempfile.TemporaryDirectory(prefix="gk-bench-") as data_dir:
+        env = {
+            "GAMEKEEPER_DATA_DIR": data_dir,
+            "GAMEKEEPER_SECRET_KEY": secrets.token_urlsafe(48),
+            "GAMEKEEPER_ADMIN_TOKEN": admin_token,
+            "GAMEKEEPER_RATE_LIMITS_ENABLED": "true" if limits else "false",
+            "GAMEKEEPER_LOG_LEVEL": "WARNING",
+            "GAMEKEEPER_AUTO_MIGRATE": "true",
+        }
+        if database_url:
+            env["GAMEKEEPER_DATABASE_URL"] = database_url
+        if limits:
+            env["GAMEKEEPER_RATE_LIMITS"] = json.dumps(dict.fromkeys(_LIMIT_CATEGORIES, _UNREACHABLE))
+        server = Server(env, cpu=args.cpus[0] if args.cpus else None)
+        try:
+            server.start()
+            return await measure(name, server, admin_token, args)
+        finally:
+            server.stop()
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, object]:
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": _cpu_model(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "wrk": shutil.which("wrk") is not None,
+    }
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def render(report: dict[str, object], variants: list[Variant], args: argparse.Namespace) -> str:
+    info = report["machine"]
+    assert isinstance(info, dict)
+    lines = [
+        f"{info['cpus']} CPUs ({info['cpu']}), Python {info['python']}; "
+        "1 uvicorn worker"
+        + (f" on CPU {args.cpus[0]}, load generator on CPU {args.cpus[1]}" if args.cpus else ""),
+        f"{report['database']}; {args.connections} connections, {args.rounds} rounds x "
+        f"{args.duration:g} s per route, alternating; medians over the rounds",
+        "Both routes pass the request-context middleware (request id + metrics) around the app.",
+        "",
+        f"{'variant':<22}{'route':<8}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'errors':>8}{'non-2xx':>9}   req/s per round",
+    ]
+    for v in variants:
+        for figures in (v.bare, v.auth):
+            label = v.name if figures is v.bare else ""
+            per_round = " / ".join(f"{rps:,.0f}" for rps in figures.rounds_rps)
+            lines.append(
+                f"{label:<22}{figures.route.rsplit('/', 1)[1]:<8}{figures.rps:>10,.0f}"
+                f"{figures.p50_ms:>9.2f}{figures.p99_ms:>9.2f}{figures.errors:>8}"
+                f"{figures.non_2xx:>9}   {per_round}"
+            )
+        lines.append(
+            f"{'':<22}auth/bare = {v.ratio:.1%} (target >= {TARGET:.0%}): {_verdict(v)}; "
+            f"rate limits {v.rate_limits}; {v.tool}; load average before "
+            + ", ".join(f"{x:.2f}" for x in v.load_average)
+        )
+    return "\n".join(lines)
+
+
+def _verdict(variant: Variant) -> str:
+    if not variant.clean:
+        return "INVALID (errors or non-2xx answers)"
+    return "PASS" if variant.ratio >= TARGET else "FAIL"
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- command line -----------------------------------------------------------------------------
+
+
+async def run(args: argparse.Namespace) -> tuple[dict[str, object], list[Variant]]:
+    if args.cpus:
+        os.sched_setaffinity(0, {args.cpus[1]})  # wrk and the built-in client inherit it
+    async with throwaway_database(args.database_url) as database_url:
+        variants = [
+            await run_variant("rate limits off", limits=False, database_url=database_url, args=args)
+        ]
+        if args.with_limits:
+            variants.append(
+                await run_variant(
+                    "rate limits on (high)", limits=True, database_url=database_url, args=args
+                )
+            )
+    report: dict[str, object] = {
+        "benchmark": "http_auth",
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "machine": machine(),
+        "database": "PostgreSQL (throwaway database)" if args.database_url else "SQLite (embedded)",
+        "connections": args.connections,
+        "rounds": args.rounds,
+        "duration_s": args.duration,
+        "pinning": {"server_cpu": args.cpus[0], "load_cpu": args.cpus[1]} if args.cpus else None,
+        "target": TARGET,
+        "variants": [
+            {**asdict(v), "ratio": round(v.ratio, 4), "verdict": _verdict(v)} for v in variants
+        ],
+    }
+    return report, variants
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per route and round")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds per route, once")
+    parser.add_argument("-c", "--connections", type=int, default=32)
+    parser.add_argument("--tool", choices=("auto", "wrk", "builtin"), default="auto")
+    parser.add_argument("--database-url", help="postgresql://user@host:port/db (default SQLite)")
+    parser.add_argument("--with-limits", action="store_true", help="also measure limits on")
+    parser.add_argument("--no-pin", dest="pin", action="store_false", help="no CPU affinity")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    args = parser.parse_args(argv)
+    if not 1 <= args.rounds <= 20 or not 1 <= args.duration <= 120 or not 0 < args.warmup <= 60:
+        parser.error("rounds must be within 1..20, duration 1..120 s, warm-up 0..60 s")
+    # The server on one CPU, the load generator on another: they do not take turns on a core.
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    args.cpus = cpus[:2] if args.pin and len(cpus) >= 2 else []
+    report, variants = asyncio.run(run(args))
+    print(json.dumps(report, indent=2) if args.json else render(report, variants, args))
+    return 0 if all(_verdict(v) == "PASS" for v in variants) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
