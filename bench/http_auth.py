@@ -57,7 +57,8 @@ TARGET = 0.5
 BENCH_DIR = Path(__file__).resolve().parent
 # Out of reach for any run this script makes, so the limiter counts but never refuses.
 _UNREACHABLE = "1000000000/minute"
-_LIMIT_CATEGORIES = ("ip", "auth_failure", "admin", "server", "player", "public")
+_LIMITS_ENABLED = "GAMEKEEPER_RATE_LIMITS_ENABLED"
+_CATEGORIES = ("ip", "auth_failure", "admin", "server", "player", "public")
 _START_TIMEOUT = 60.0
 
 
@@ -190,7 +191,6 @@ class Variant:
     name: str
     rate_limits: str
     tool: str
-    load_average: tuple[float, float, float]  # before the measurement
     bare: RouteFigures
     auth: RouteFigures
 
@@ -228,9 +228,7 @@ async def check_routes(client: httpx.AsyncClient, game_id: str, auth: dict[str, 
     assert refused.status_code == 401, f"without a key: {refused.status_code} {refused.text}"
 
 
-async def measure(
-    name: str, server: Server, admin_token: str, args: argparse.Namespace
-) -> Variant:
+async def measure(name: str, server: Server, admin_token: str, args: argparse.Namespace) -> Variant:
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
         await server.wait_ready(client)
         game_id, key = await provision(client, admin_token)
@@ -251,7 +249,6 @@ async def measure(
 
     for route in targets:  # fills the key cache, the connection pool, the metric children
         await load(route, args.warmup, 0)
-    load_average = os.getloadavg()
     runs: dict[str, list[LoadResult]] = {"bare": [], "auth": []}
     for round_no in range(args.rounds):
         order = ("bare", "auth") if round_no % 2 == 0 else ("auth", "bare")  # cancels drift
@@ -259,12 +256,10 @@ async def measure(
             result = await load(route, args.duration, 1.0)
             runs[route].append(result)
             _progress(f"{name} round {round_no + 1}/{args.rounds} {route}: {result}")
-    limits = "on, set out of reach" if server.env["GAMEKEEPER_RATE_LIMITS_ENABLED"] == "true" else "disabled"
     return Variant(
         name=name,
-        rate_limits=limits,
+        rate_limits="on, out of reach" if server.env[_LIMITS_ENABLED] == "true" else "disabled",
         tool=runs["bare"][0].tool,
-        load_average=load_average,
         bare=RouteFigures.of("/bench/bare", runs["bare"]),
         auth=RouteFigures.of("/bench/auth", runs["auth"]),
     )
@@ -279,14 +274,14 @@ async def run_variant(
             "GAMEKEEPER_DATA_DIR": data_dir,
             "GAMEKEEPER_SECRET_KEY": secrets.token_urlsafe(48),
             "GAMEKEEPER_ADMIN_TOKEN": admin_token,
-            "GAMEKEEPER_RATE_LIMITS_ENABLED": "true" if limits else "false",
+            _LIMITS_ENABLED: "true" if limits else "false",
             "GAMEKEEPER_LOG_LEVEL": "WARNING",
             "GAMEKEEPER_AUTO_MIGRATE": "true",
         }
         if database_url:
             env["GAMEKEEPER_DATABASE_URL"] = database_url
         if limits:
-            env["GAMEKEEPER_RATE_LIMITS"] = json.dumps(dict.fromkeys(_LIMIT_CATEGORIES, _UNREACHABLE))
+            env["GAMEKEEPER_RATE_LIMITS"] = json.dumps(dict.fromkeys(_CATEGORIES, _UNREACHABLE))
         server = Server(env, cpu=args.cpus[0] if args.cpus else None)
         try:
             server.start()
@@ -341,9 +336,16 @@ def render(report: dict[str, object], variants: list[Variant], args: argparse.Na
             )
         lines.append(
             f"{'':<22}auth/bare = {v.ratio:.1%} (target >= {TARGET:.0%}): {_verdict(v)}; "
-            f"rate limits {v.rate_limits}; {v.tool}; load average before "
-            + ", ".join(f"{x:.2f}" for x in v.load_average)
+            f"rate limits {v.rate_limits}; {v.tool}"
         )
+    loads = report["load_average"]
+    assert isinstance(loads, dict)
+    lines.append(
+        "load average (1, 5, 15 min) before the run: "
+        + ", ".join(f"{x:.2f}" for x in loads["before"])
+        + "; after (includes this benchmark): "
+        + ", ".join(f"{x:.2f}" for x in loads["after"])
+    )
     return "\n".join(lines)
 
 
@@ -361,6 +363,7 @@ def _progress(message: str) -> None:
 
 
 async def run(args: argparse.Namespace) -> tuple[dict[str, object], list[Variant]]:
+    load_before = os.getloadavg()
     if args.cpus:
         os.sched_setaffinity(0, {args.cpus[1]})  # wrk and the built-in client inherit it
     async with throwaway_database(args.database_url) as database_url:
@@ -383,6 +386,7 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, object], list[Variant
         "duration_s": args.duration,
         "pinning": {"server_cpu": args.cpus[0], "load_cpu": args.cpus[1]} if args.cpus else None,
         "target": TARGET,
+        "load_average": {"before": load_before, "after": os.getloadavg()},
         "variants": [
             {**asdict(v), "ratio": round(v.ratio, 4), "verdict": _verdict(v)} for v in variants
         ],
