@@ -174,7 +174,8 @@ def _check(settings: Settings) -> None:
             parse(text)
         except ValueError as exc:
             raise SettingsError(
-                f"GAMEKEEPER_RATE_LIMIT_{category.upper()}: {text!r} is not a rate such as 60/minute"
+                f"GAMEKEEPER_RATE_LIMIT_{category.upper()}: {text!r} "
+                "is not a rate such as 60/minute"
             ) from exc
     if settings.redis_url and not settings.redis_url.startswith(("redis://", "rediss://")):
         raise SettingsError("GAMEKEEPER_REDIS_URL: must start with redis:// or rediss://")

@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
 
 from gamekeeper.core import errors
 
@@ -107,5 +108,5 @@ def handler_for(
 
 def exception_handlers(
     render: Renderer, overrides: dict[int, int] | None = None
-) -> dict[type[Exception], Any]:
+) -> ExceptionHandlersMap:
     return {Exception: handler_for(render, overrides)}

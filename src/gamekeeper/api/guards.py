@@ -49,7 +49,7 @@ def bearer_token(connection: Connection) -> str | None:
 
 
 def _state(connection: Connection) -> dict[str, Any]:
-    state: dict[str, Any] = connection.scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    state: dict[str, Any] = connection.scope.setdefault("state", {})
     return state
 
 
@@ -196,11 +196,15 @@ async def require_hmac(connection: Connection, _: BaseRouteHandler) -> None:
         )
         if secret is None:
             raise Unauthorized("Unknown API key", code="invalid_api_key")
-        hmac_auth.verify(secret, signed, connection.scope["method"], connection.url.path)
+        hmac_auth.verify(secret, signed, _method(connection), connection.url.path)
     except Unauthorized as exc:
         raise await _failed(connection, "hmac", exc) from None
     _authenticated(connection, DeveloperPrincipal(signed.api_key))
     await _limit(connection, "server", "developer:" + signed.api_key)
+
+
+def _method(connection: Connection) -> str:
+    return str(connection.scope.get("method", "GET"))
 
 
 def _is_uuid(value: str) -> bool:

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who caused an event: ``admin``, ``key``, ``developer``, ``player``, ``anonymous``, ``system``."""
+    """Who caused an event: admin, key, developer, player, anonymous or system."""
 
     kind: str
     id: str | None = None

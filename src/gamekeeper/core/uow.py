@@ -17,8 +17,11 @@ class AuditStore(Protocol):
 
 
 class UnitOfWork(Protocol):
-    identity: IdentityStore
-    audit: AuditStore
+    @property
+    def identity(self) -> IdentityStore: ...
+
+    @property
+    def audit(self) -> AuditStore: ...
 
     def now(self) -> datetime:
         """The time of this unit of work, from the application's clock."""

@@ -135,7 +135,7 @@ async def list_games(uow: UnitOfWork, *, limit: int, after: str | None) -> list[
 async def update_game(
     uow: UnitOfWork, *, game_id: str, changes: dict[str, Any], actor: Actor
 ) -> Game:
-    """Change the given fields; ``settings`` merge per dialect (a dialect's value replaced whole)."""
+    """Change the given fields; ``settings`` merge per dialect, each dialect's value whole."""
     game = await get_game(uow, game_id)
     updated = replace(await _apply(uow, game, changes), updated_at=uow.now())
     await uow.identity.update_game(updated)

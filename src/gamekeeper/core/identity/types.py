@@ -9,7 +9,8 @@ from typing import Any
 
 
 class KeyKind(StrEnum):
-    SERVER = "server"  # a game's own servers (OGS game key, Kongregate api_key, BattlePlace server token)
+    # A game's own servers: OGS game key, Kongregate api_key, BattlePlace server token.
+    SERVER = "server"
     TEST = "test"  # test clients (BattlePlace test key)
     INTERNAL = "internal"  # a game platform hosting tournament rooms
     OPERATOR = "operator"  # a tournament operator

@@ -8,9 +8,9 @@ import msgspec
 from litestar import Router, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from gamekeeper.api.deps import ActorDep, RuntimeDep, Uow
 from gamekeeper.api.dialects.admin import schemas as s
 from gamekeeper.api.dialects.ogs.errors import render
-from gamekeeper.api.deps import ActorDep, RuntimeDep, Uow
 from gamekeeper.api.errors import exception_handlers
 from gamekeeper.api.guards import require_admin
 from gamekeeper.core import audit

@@ -58,11 +58,11 @@ class GameCreate(Wire):
 class GameUpdate(Wire):
     name: Name | Unset = UNSET
     slug: Slug | Unset = UNSET
-    developer_id: str | None | Unset = UNSET
-    game_url: Url | None | Unset = UNSET
-    allowed_origins: Origins | None | Unset = UNSET
-    callback_url: Url | None | Unset = UNSET
-    settings: dict[str, Any] | None | Unset = UNSET
+    developer_id: str | Unset | None = UNSET
+    game_url: Url | Unset | None = UNSET
+    allowed_origins: Origins | Unset | None = UNSET
+    callback_url: Url | Unset | None = UNSET
+    settings: dict[str, Any] | Unset | None = UNSET
 
 
 class GameOut(Wire):

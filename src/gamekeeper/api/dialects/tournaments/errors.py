@@ -1,4 +1,4 @@
-"""Tournament-platform error envelope: ``{"success": false, "error": {"code", "message", "status"}}``.
+"""Tournament-platform errors: ``{"success": false, "error": {"code", "message", "status"}}``.
 
 The platform answers invalid data with 422, not 400.
 """
