@@ -236,13 +236,33 @@ async def test_rate_limits_answer_429_with_headers(make_client):
 
         game = await new_game(client)
         key = (await new_key(client, game))["key"]
+        good = {"Authorization": f"Bearer {key}"}
+        assert (await client.get(f"/probe/ogs/games/{game}", headers=good)).status_code == 200
         for _ in range(3):
             bad = await client.get(
                 f"/probe/ogs/games/{game}", headers={"Authorization": "Bearer x"}
             )
             assert bad.status_code == 401
-        locked = await client.get(
-            f"/probe/ogs/games/{game}", headers={"Authorization": f"Bearer {key}"}
-        )
-        assert locked.status_code == 429  # even a good key, from an address that kept guessing
+        locked = await client.get(f"/probe/ogs/games/{game}", headers={"Authorization": "Bearer y"})
+        assert locked.status_code == 429  # the address kept guessing
         assert "failed authentications" in locked.json()["error"]["message"]
+        unknown = (await new_key(client, game))["key"]  # valid, but never seen: a storage read
+        refused = await client.get(
+            f"/probe/ogs/games/{game}", headers={"Authorization": f"Bearer {unknown}"}
+        )
+        assert refused.status_code == 429
+        # A key already in use keeps working from the same (perhaps shared) address.
+        assert (await client.get(f"/probe/ogs/games/{game}", headers=good)).status_code == 200
+
+
+async def test_last_use_of_a_key_is_recorded(make_client):
+    async with make_client(extra_routes=routers()) as client:
+        game = await new_game(client)
+        issued = await new_key(client, game)
+        await client.get(
+            f"/probe/ogs/games/{game}", headers={"Authorization": f"Bearer {issued['key']}"}
+        )
+    # Usage is written in batches, and at the latest when the server stops.
+    async with make_client() as client:
+        [key] = (await client.get(f"/admin/v1/games/{game}/keys", headers=ADMIN)).json()["items"]
+    assert key["lastUsedAt"] is not None

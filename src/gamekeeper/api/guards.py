@@ -74,12 +74,16 @@ async def rate_limit_public(connection: Connection, handler: BaseRouteHandler) -
     await _limit(connection, "public", client_ip(connection))
 
 
-async def _refuse_after_failures(connection: Connection) -> None:
+# Brute-force protection. An address that keeps failing is answered 429 instead of 401 and
+# costs no more storage reads or audit writes. A credential that is already cached keeps
+# working: one guesser behind a shared address must not lock out the game servers beside it.
+_LOCKED_OUT = "Too many failed authentications from this address"
+
+
+async def _refuse_if_locked_out(connection: Connection) -> None:
     decision = await runtime_of(connection).limiter.check("auth_failure", client_ip(connection))
     if not decision.allowed:
-        raise RateLimited(
-            "Too many failed authentications from this address", retry_after=decision.reset_after
-        )
+        raise RateLimited(_LOCKED_OUT, retry_after=decision.reset_after)
 
 
 async def _failed(connection: Connection, method: str, error: GamekeeperError) -> GamekeeperError:
@@ -87,15 +91,16 @@ async def _failed(connection: Connection, method: str, error: GamekeeperError) -
     runtime = runtime_of(connection)
     ip = client_ip(connection)
     decision = await runtime.limiter.hit("auth_failure", ip)
-    if decision.allowed:  # past the limit, stop writing: the limiter already says enough
-        async with runtime.db.transaction() as uow:
-            await auth.record_auth_failure(
-                uow,
-                method=method,
-                reason=error.code,
-                actor=Actor("anonymous", ip=ip),
-                path=connection.scope.get("path_template", connection.url.path),
-            )
+    if not decision.allowed:
+        return RateLimited(_LOCKED_OUT, retry_after=decision.reset_after)
+    async with runtime.db.transaction() as uow:
+        await auth.record_auth_failure(
+            uow,
+            method=method,
+            reason=error.code,
+            actor=Actor("anonymous", ip=ip),
+            path=connection.scope.get("path_template", connection.url.path),
+        )
     return error
 
 
@@ -103,11 +108,13 @@ def _authenticated(connection: Connection, principal: Principal) -> None:
     _state(connection)["principal"] = principal
 
 
-async def resolve_key(runtime: Runtime, key: str) -> KeyPrincipal | None:
+async def resolve_key(connection: Connection, key: str) -> KeyPrincipal | None:
     """The principal of an active key, from the cache or the database."""
+    runtime = runtime_of(connection)
     key_hash = hash_secret(key)
     cached: KeyPrincipal | None = runtime.cache.get("key:" + key_hash)
     if cached is None:
+        await _refuse_if_locked_out(connection)
         generation = runtime.cache.generation
         async with runtime.db.transaction(write=False) as uow:
             cached = await auth.resolve_key(uow, key_hash)
@@ -133,13 +140,12 @@ def require_key(
     allowed = frozenset(kinds or KeyKind)
 
     async def guard(connection: Connection, _: BaseRouteHandler) -> None:
-        await _refuse_after_failures(connection)
         key = extract(connection)
         if not key:
             raise await _failed(
                 connection, "key", Unauthorized("An API key is required", code="missing_auth")
             )
-        principal = await resolve_key(runtime_of(connection), key)
+        principal = await resolve_key(connection, key)
         if principal is None:
             raise await _failed(connection, "key", InvalidApiKey())
         if principal.kind not in allowed:
@@ -156,7 +162,6 @@ def require_key(
 
 async def require_admin(connection: Connection, _: BaseRouteHandler) -> None:
     """The admin token, compared in constant time."""
-    await _refuse_after_failures(connection)
     runtime = runtime_of(connection)
     token = bearer_token(connection) or ""
     presented = hashlib.sha256(token.encode()).digest()
@@ -170,10 +175,12 @@ async def require_admin(connection: Connection, _: BaseRouteHandler) -> None:
     await _limit(connection, "admin", "admin")
 
 
-async def _developer_secret(runtime: Runtime, developer_id: str) -> str | None:
+async def _developer_secret(connection: Connection, developer_id: str) -> str | None:
+    runtime = runtime_of(connection)
     cache_key = "secret:" + developer_id
     secret: str | None = runtime.cache.get(cache_key)
     if secret is None:
+        await _refuse_if_locked_out(connection)
         generation = runtime.cache.generation
         async with runtime.db.transaction(write=False) as uow:
             secret = await games.developer_secret(uow, developer_id, box=runtime.box)
@@ -186,13 +193,14 @@ async def _developer_secret(runtime: Runtime, developer_id: str) -> str | None:
 
 async def require_hmac(connection: Connection, _: BaseRouteHandler) -> None:
     """An OGP request signature by a developer (HMAC-SHA256 of method, path, timestamp)."""
-    await _refuse_after_failures(connection)
     runtime = runtime_of(connection)
     try:
         signed = hmac_auth.parse_header(connection.headers.get("authorization", ""))
         hmac_auth.check_timestamp(signed.timestamp, runtime.clock().timestamp())
         secret = (
-            await _developer_secret(runtime, signed.api_key) if _is_uuid(signed.api_key) else None
+            await _developer_secret(connection, signed.api_key)
+            if _is_uuid(signed.api_key)
+            else None
         )
         if secret is None:
             raise Unauthorized("Unknown API key", code="invalid_api_key")
@@ -213,7 +221,6 @@ def _is_uuid(value: str) -> bool:
 
 async def require_player(connection: Connection, _: BaseRouteHandler) -> None:
     """A player's session token (JWT) whose session is still open."""
-    await _refuse_after_failures(connection)
     runtime = runtime_of(connection)
     token = bearer_token(connection)
     try:
@@ -224,6 +231,7 @@ async def require_player(connection: Connection, _: BaseRouteHandler) -> None:
         )
         cache_key = "session:" + principal.session_id
         if runtime.cache.get(cache_key) is None:
+            await _refuse_if_locked_out(connection)
             generation = runtime.cache.generation
             async with runtime.db.transaction(write=False) as uow:
                 await sessions.check_session(uow, principal)
