@@ -7,6 +7,7 @@ limits) as JSON. Nothing here runs at import time: ``load_settings`` is called b
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import tomllib
@@ -60,6 +61,16 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     auto_migrate: bool = True
     log_level: str = "INFO"
     log_format: str = "json"
+    # Outbound requests to user-given URLs (webhooks, callbacks, ownership claims).
+    outbound_allowed_networks: list[str] = []  # CIDRs exempt from the private-address refusal
+    outbound_timeout: Annotated[float, msgspec.Meta(gt=0, le=120)] = 15.0
+    # Event sinks; each is off unless configured.
+    nats_url: str | None = None
+    nats_stream: str = "GAMEKEEPER"
+    sqs_queue_url: str | None = None
+    sqs_endpoint_url: str | None = None
+    sqs_region: str = "us-east-1"
+    relay_enabled: bool = True  # run the outbox relay inside `serve` (embedded mode)
 
     def __post_init__(self) -> None:
         self.rate_limits = {**DEFAULT_RATE_LIMITS, **self.rate_limits}
@@ -101,7 +112,7 @@ def normalize_database_url(url: str) -> str:
     )
 
 
-_LIST_FIELDS = {"cors_origins", "trusted_proxies"}
+_LIST_FIELDS = {"cors_origins", "trusted_proxies", "outbound_allowed_networks"}
 _TABLE_FIELDS = {"rate_limits"}
 
 
@@ -179,6 +190,16 @@ def _check(settings: Settings) -> None:
             ) from exc
     if settings.redis_url and not settings.redis_url.startswith(("redis://", "rediss://")):
         raise SettingsError("GAMEKEEPER_REDIS_URL: must start with redis:// or rediss://")
+    for network in settings.outbound_allowed_networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError as exc:
+            raise SettingsError(
+                f"GAMEKEEPER_OUTBOUND_ALLOWED_NETWORKS: {network!r} is not a network such as "
+                "10.0.0.0/8"
+            ) from exc
+    if settings.nats_url and not settings.nats_url.startswith(("nats://", "tls://")):
+        raise SettingsError("GAMEKEEPER_NATS_URL: must start with nats:// or tls://")
     if settings.log_format not in {"json", "console"}:
         raise SettingsError("GAMEKEEPER_LOG_FORMAT: must be json or console")
     if not settings.embedded:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from gamekeeper.core import audit
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.errors import InvalidInput
-from gamekeeper.core.events import CredentialRevoked, DeveloperSecretRotated
+from gamekeeper.core.events.domain import CredentialRevoked, DeveloperSecretRotated
 from gamekeeper.core.identity import auth, games, players
 from gamekeeper.core.identity.errors import (
     DeveloperNotFound,

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from gamekeeper.core.audit import Actor
-from gamekeeper.core.events import SessionRevoked
+from gamekeeper.core.events.domain import SessionRevoked
 from gamekeeper.core.identity import players, sessions
 from gamekeeper.core.identity.errors import InvalidSession, RefreshTokenReused
 from gamekeeper.core.identity.secrets import derive_key

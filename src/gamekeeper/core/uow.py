@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Protocol
 
 from gamekeeper.core.audit import AuditEntry
-from gamekeeper.core.events import DomainEvent
+from gamekeeper.core.events.domain import DomainEvent
 from gamekeeper.core.identity.store import IdentityStore
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from gamekeeper.core.clock import Clock, utcnow
 from gamekeeper.core.errors import GamekeeperError, Unavailable
-from gamekeeper.core.events import DomainEvent
+from gamekeeper.core.events.domain import DomainEvent
 from gamekeeper.db.audit import SqlAuditStore
 from gamekeeper.db.identity import SqlIdentityStore
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 
-from gamekeeper.core.events import (
+from gamekeeper.core.events.domain import (
     CredentialRevoked,
     DeveloperSecretRotated,
     DomainEvent,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from gamekeeper.core import audit
 from gamekeeper.core.audit import Actor
-from gamekeeper.core.events import CredentialRevoked, DeveloperSecretRotated
+from gamekeeper.core.events.domain import CredentialRevoked, DeveloperSecretRotated
 from gamekeeper.core.identity import validate
 from gamekeeper.core.identity.errors import (
     CredentialNotFound,

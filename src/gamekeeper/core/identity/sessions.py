@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from gamekeeper.core import audit
 from gamekeeper.core.audit import Actor
-from gamekeeper.core.events import SessionRevoked
+from gamekeeper.core.events.domain import SessionRevoked
 from gamekeeper.core.identity.errors import InvalidSession, RefreshTokenReused
 from gamekeeper.core.identity.players import get_player
 from gamekeeper.core.identity.secrets import hash_secret, new_token
