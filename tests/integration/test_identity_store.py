@@ -55,33 +55,40 @@ async def _collect(into, events):
 
 async def test_game_slugs_settings_and_validation(db):
     async with db.transaction() as uow:
-        first = await games.create_game(uow, name="Space Game!", actor=ADMIN)
-        second = await games.create_game(uow, name="Space  game", actor=ADMIN)
+        first = await games.create_game(uow, box=BOX, name="Space Game!", actor=ADMIN)
+        second = await games.create_game(uow, box=BOX, name="Space  game", actor=ADMIN)
         assert first.slug == "space-game"
         assert second.slug.startswith("space-game-") and second.slug != first.slug
         with pytest.raises(InvalidInput):
-            await games.create_game(uow, name="Bad", game_url="ftp://x.example", actor=ADMIN)
+            await games.create_game(
+                uow, box=BOX, name="Bad", game_url="ftp://x.example", actor=ADMIN
+            )
         with pytest.raises(InvalidInput):
             await games.create_game(
-                uow, name="Bad", allowed_origins=["https://a.example/path"], actor=ADMIN
+                uow, box=BOX, name="Bad", allowed_origins=["https://a.example/path"], actor=ADMIN
             )
         with pytest.raises(DeveloperNotFound):
-            await games.create_game(uow, name="Orphan", developer_id="nope", actor=ADMIN)
+            await games.create_game(uow, box=BOX, name="Orphan", developer_id="nope", actor=ADMIN)
         updated = await games.update_game(
             uow,
+            box=BOX,
             game_id=first.id,
             changes={"settings": {"ogp": {"a": 1}}, "allowed_origins": ["https://A.example"]},
             actor=ADMIN,
         )
         updated = await games.update_game(
-            uow, game_id=first.id, changes={"settings": {"kongregate": {"b": 2}}}, actor=ADMIN
+            uow,
+            box=BOX,
+            game_id=first.id,
+            changes={"settings": {"kongregate": {"b": 2}}},
+            actor=ADMIN,
         )
         assert updated.settings == {"ogp": {"a": 1}, "kongregate": {"b": 2}}
         assert updated.allowed_origins == ("https://a.example",)
     with pytest.raises(SlugTaken):
         async with db.transaction() as uow:
             await games.update_game(
-                uow, game_id=second.id, changes={"slug": "space-game"}, actor=ADMIN
+                uow, box=BOX, game_id=second.id, changes={"slug": "space-game"}, actor=ADMIN
             )
     async with db.transaction() as uow:
         assert (await games.get_game(uow, first.id)).settings == {
@@ -99,11 +106,11 @@ async def test_rolled_back_request_leaves_nothing(db):
     seen = []
     db.on_commit = lambda events: _collect(seen, events)
     async with db.transaction() as uow:
-        game = await games.create_game(uow, name="Keep", actor=ADMIN)
+        game = await games.create_game(uow, box=BOX, name="Keep", actor=ADMIN)
         issued = await games.issue_key(uow, game_id=game.id, kind=KeyKind.SERVER, actor=ADMIN)
     with pytest.raises(RuntimeError):
         async with db.transaction() as uow:
-            await games.create_game(uow, name="Lost", actor=ADMIN)
+            await games.create_game(uow, box=BOX, name="Lost", actor=ADMIN)
             await games.revoke_key(uow, key_id=issued.credential.id, actor=ADMIN)
             raise RuntimeError("boom")
     assert seen == []  # the revocation event of a rolled-back transaction is never dispatched
@@ -116,7 +123,7 @@ async def test_keys_are_hashed_scoped_and_revocable(db):
     seen = []
     db.on_commit = lambda events: _collect(seen, events)
     async with db.transaction() as uow:
-        game = await games.create_game(uow, name="Keys", actor=ADMIN)
+        game = await games.create_game(uow, box=BOX, name="Keys", actor=ADMIN)
         issued = await games.issue_key(
             uow,
             game_id=game.id,
@@ -154,7 +161,7 @@ async def test_keys_are_hashed_scoped_and_revocable(db):
 async def test_key_limit_per_game(db, monkeypatch):
     monkeypatch.setattr(games, "MAX_ACTIVE_KEYS_PER_GAME", 3)
     async with db.transaction() as uow:
-        game = await games.create_game(uow, name="Limited", actor=ADMIN)
+        game = await games.create_game(uow, box=BOX, name="Limited", actor=ADMIN)
         issued = [
             await games.issue_key(uow, game_id=game.id, kind=KeyKind.SERVER, actor=ADMIN)
             for _ in range(3)
@@ -167,7 +174,7 @@ async def test_key_limit_per_game(db, monkeypatch):
 
 async def test_last_used_is_recorded_in_batches(db, clock):
     async with db.transaction() as uow:
-        game = await games.create_game(uow, name="Used", actor=ADMIN)
+        game = await games.create_game(uow, box=BOX, name="Used", actor=ADMIN)
         issued = await games.issue_key(uow, game_id=game.id, kind=KeyKind.SERVER, actor=ADMIN)
     async with db.transaction() as uow:
         await uow.identity.touch_credentials({issued.credential.id: clock.now})
@@ -197,7 +204,7 @@ async def test_players_and_identities(db):
         async with db.transaction() as uow:
             await players.create_player(uow, email="alice@example.com", actor=ADMIN)
     async with db.transaction() as uow:
-        game = await games.create_game(uow, name="Scoped", actor=ADMIN)
+        game = await games.create_game(uow, box=BOX, name="Scoped", actor=ADMIN)
         p1, new1 = await players.player_for_identity(
             uow, provider="itch", subject="42", game_id=game.id, actor=ADMIN
         )

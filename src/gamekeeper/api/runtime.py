@@ -17,15 +17,20 @@ import structlog
 from gamekeeper.core.clock import Clock, utcnow
 from gamekeeper.core.identity.secrets import SecretBox, derive_key
 from gamekeeper.core.identity.sessions import SessionPolicy
+from gamekeeper.core.events.domain import DomainEvent, OutboxRecorded
 from gamekeeper.db.database import Database
 from gamekeeper.infra.authcache import AuthCache, Invalidator
+from gamekeeper.infra.http import SafeHttpClient
 from gamekeeper.infra.metrics import Metrics
 from gamekeeper.infra.pubsub import PubSub, make_pubsub
 from gamekeeper.infra.ratelimit import RateLimiter
+from gamekeeper.infra.relay import Relay
+from gamekeeper.infra.sinks import make_sinks
 from gamekeeper.settings import Settings
 
 log = structlog.get_logger(__name__)
 USAGE_FLUSH_SECONDS = 30.0
+WAKE_TOPIC = "outbox.wake"
 
 
 @dataclass
@@ -65,12 +70,22 @@ class Runtime:
         self.pubsub: PubSub = make_pubsub(settings.redis_url)
         self.cache = AuthCache(settings.key_cache_ttl)
         self.invalidator = Invalidator(self.cache, self.pubsub)
+        self.sinks = make_sinks(settings)
         self.db = Database(
             settings.sqlalchemy_url,
             pool_size=settings.db_pool_size,
             clock=clock,
-            on_commit=self.invalidator.on_commit,
+            on_commit=self._on_commit,
+            sinks=tuple(sink.name for sink in self.sinks),
         )
+        self.http = SafeHttpClient(
+            allowed_networks=settings.outbound_allowed_networks, timeout=settings.outbound_timeout
+        )
+        self.relay: Relay | None = None
+        if settings.relay_enabled:
+            self.relay = Relay(
+                self.db, client=self.http, box=self.box, metrics=self.metrics, sinks=self.sinks
+            )
         self.limiter = RateLimiter(
             settings.rate_limits,
             redis_url=settings.redis_url,
@@ -79,13 +94,23 @@ class Runtime:
         )
         self.usage = UsageRecorder()
         self._tasks: list[asyncio.Task[None]] = []
+        self._relay_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self.pubsub.start()
+        if self.relay is not None:
+            self.pubsub.subscribe(WAKE_TOPIC, self._woken)
         self.invalidator.start()
+        await self.pubsub.start()
+        for sink in self.sinks:
+            await sink.start()
         self._tasks.append(asyncio.create_task(self._flush_usage_forever()))
+        if self.relay is not None:
+            self._relay_task = asyncio.create_task(self.relay.run(), name="relay")
 
     async def stop(self) -> None:
+        if self.relay is not None and self._relay_task is not None:
+            self.relay.stop()
+            await self._relay_task
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -94,7 +119,23 @@ class Runtime:
         self.invalidator.stop()
         await self.pubsub.close()
         await self.limiter.close()
+        for sink in self.sinks:
+            await sink.close()
+        await self.http.aclose()
         await self.db.close()
+
+    async def _on_commit(self, events: list[DomainEvent]) -> None:
+        await self.invalidator.on_commit(events)
+        if any(isinstance(event, OutboxRecorded) for event in events):
+            if self.relay is not None:
+                self.relay.wake()
+            if self.settings.redis_url:  # relays in other processes
+                with contextlib.suppress(Exception):
+                    await self.pubsub.publish(WAKE_TOPIC, b"")
+
+    async def _woken(self, _topic: str, _message: bytes) -> None:
+        if self.relay is not None:
+            self.relay.wake()
 
     async def _flush_usage_forever(self) -> None:
         while True:

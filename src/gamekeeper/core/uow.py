@@ -7,6 +7,7 @@ from typing import Protocol
 
 from gamekeeper.core.audit import AuditEntry
 from gamekeeper.core.events.domain import DomainEvent
+from gamekeeper.core.events.store import EventStore
 from gamekeeper.core.identity.store import IdentityStore
 
 
@@ -22,6 +23,9 @@ class UnitOfWork(Protocol):
 
     @property
     def audit(self) -> AuditStore: ...
+
+    @property
+    def events(self) -> EventStore: ...
 
     def now(self) -> datetime:
         """The time of this unit of work, from the application's clock."""

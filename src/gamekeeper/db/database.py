@@ -15,17 +15,19 @@ from gamekeeper.core.clock import Clock, utcnow
 from gamekeeper.core.errors import GamekeeperError, Unavailable
 from gamekeeper.core.events.domain import DomainEvent
 from gamekeeper.db.audit import SqlAuditStore
+from gamekeeper.db.events import SqlEventStore
 from gamekeeper.db.identity import SqlIdentityStore
 
 EventSink = Callable[[list[DomainEvent]], Awaitable[None]]
 
 
 class SqlUnitOfWork:
-    def __init__(self, conn: AsyncConnection, clock: Clock) -> None:
+    def __init__(self, conn: AsyncConnection, clock: Clock, sinks: tuple[str, ...] = ()) -> None:
         self.conn = conn
         self.identity = SqlIdentityStore(conn)
         self.audit = SqlAuditStore(conn)
-        self.events: list[DomainEvent] = []
+        self.events = SqlEventStore(conn, sinks)
+        self.emitted: list[DomainEvent] = []
         self.kept = False
         self._clock = clock
 
@@ -33,7 +35,7 @@ class SqlUnitOfWork:
         return self._clock()
 
     def emit(self, event: DomainEvent) -> None:
-        self.events.append(event)
+        self.emitted.append(event)
 
     def keep_on_error(self) -> None:
         self.kept = True
@@ -69,6 +71,7 @@ class Database:
         pool_size: int = 10,
         clock: Clock = utcnow,
         on_commit: EventSink | None = None,
+        sinks: tuple[str, ...] = (),
     ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
@@ -80,6 +83,7 @@ class Database:
             _sqlite_setup(self.engine)
         self.clock = clock
         self.on_commit = on_commit
+        self.sinks = sinks  # installation sinks every recorded event also goes to
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = True) -> AsyncIterator[SqlUnitOfWork]:
@@ -95,7 +99,7 @@ class Database:
         try:
             conn = await conn.execution_options(gk_write=write)
             await conn.begin()
-            uow = SqlUnitOfWork(conn, self.clock)
+            uow = SqlUnitOfWork(conn, self.clock, self.sinks)
             try:
                 yield uow
             except GamekeeperError:
@@ -116,8 +120,8 @@ class Database:
         await self._dispatch(uow)
 
     async def _dispatch(self, uow: SqlUnitOfWork) -> None:
-        if uow.events and self.on_commit is not None:
-            await self.on_commit(uow.events)
+        if uow.emitted and self.on_commit is not None:
+            await self.on_commit(uow.emitted)
 
     async def ping(self) -> None:
         """Raise Unavailable unless the database answers."""

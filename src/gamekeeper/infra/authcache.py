@@ -85,8 +85,8 @@ class AuthCache:
                 del self._by_tag[tag]
 
 
-def tag_for(event: DomainEvent) -> str:
-    """The cache tag an event invalidates."""
+def tag_for(event: DomainEvent) -> str | None:
+    """The cache tag an event invalidates, if any."""
     match event:
         case CredentialRevoked(credential_id=cid):
             return f"credential:{cid}"
@@ -94,6 +94,8 @@ def tag_for(event: DomainEvent) -> str:
             return f"developer:{did}"
         case SessionRevoked(session_id=sid):
             return f"session:{sid}"
+        case _:
+            return None
 
 
 class Invalidator:
@@ -114,6 +116,8 @@ class Invalidator:
     async def on_commit(self, events: list[DomainEvent]) -> None:
         for event in events:
             tag = tag_for(event)
+            if tag is None:
+                continue
             self.cache.invalidate(tag)
             try:
                 await self.pubsub.publish(TOPIC, tag.encode())

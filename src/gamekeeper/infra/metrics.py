@@ -14,6 +14,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     values,
@@ -58,6 +59,32 @@ class Metrics:
             "gamekeeper_ratelimit_storage_errors",
             "Rate-limit storage failures (the request was allowed: the limiter fails open).",
             registry=owner,
+        )
+
+        self.deliveries = Counter(
+            "gamekeeper_deliveries",
+            "Delivery attempts of events, by sink and outcome (delivered, retry, dead, postponed).",
+            ("sink", "outcome"),
+            registry=owner,
+        )
+        self.delivery_latency = Histogram(
+            "gamekeeper_delivery_latency_seconds",
+            "Time from recording an event to its successful delivery, in seconds.",
+            ("sink",),
+            buckets=(*LATENCY_BUCKETS, 30.0, 300.0, 3600.0),
+            registry=owner,
+        )
+        self.outbox_lag = Gauge(
+            "gamekeeper_outbox_lag_seconds",
+            "Age of the oldest undelivered event (0 when nothing waits).",
+            registry=owner,
+            multiprocess_mode="max",
+        )
+        self.circuits_open = Gauge(
+            "gamekeeper_webhook_circuits_open",
+            "Webhook endpoints whose circuit breaker is open in this process.",
+            registry=owner,
+            multiprocess_mode="livesum",
         )
 
     def render(self) -> tuple[bytes, str]:

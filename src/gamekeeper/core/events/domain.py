@@ -20,4 +20,9 @@ class SessionRevoked:
     session_id: str
 
 
-DomainEvent = CredentialRevoked | DeveloperSecretRotated | SessionRevoked
+@dataclass(frozen=True, slots=True)
+class OutboxRecorded:
+    """Deliveries are waiting: wake the relay."""
+
+
+DomainEvent = CredentialRevoked | DeveloperSecretRotated | SessionRevoked | OutboxRecorded

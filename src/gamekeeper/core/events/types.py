@@ -23,6 +23,6 @@ class Event:
             "type": self.type,
             "gameId": self.game_id,
             "aggregateId": self.aggregate_id,
-            "occurredAt": self.occurred_at.isoformat().replace("+00:00", "Z"),
+            "timestamp": self.occurred_at.isoformat().replace("+00:00", "Z"),
             "data": self.payload,
         }

@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from gamekeeper.core import audit
 from gamekeeper.core.audit import Actor
+from gamekeeper.core.events import webhooks
 from gamekeeper.core.events.domain import CredentialRevoked, DeveloperSecretRotated
+from gamekeeper.core.events.outbox import record_event
+from gamekeeper.core.events.registry import GameUpdated, KeyRevoked
 from gamekeeper.core.identity import validate
 from gamekeeper.core.identity.errors import (
     CredentialNotFound,
@@ -91,7 +94,13 @@ async def rotate_developer_secret(
 
 
 async def create_game(
-    uow: UnitOfWork, *, name: str, actor: Actor, slug: str | None = None, **fields: Any
+    uow: UnitOfWork,
+    *,
+    name: str,
+    box: SecretBox,
+    actor: Actor,
+    slug: str | None = None,
+    **fields: Any,
 ) -> Game:
     """Register a game; the slug is derived from the name when not given."""
     if slug is None:
@@ -116,6 +125,7 @@ async def create_game(
     await audit.record(
         uow, "game.created", actor=actor, target_type="game", target_id=game.id, game_id=game.id
     )
+    await webhooks.sync_game_callback(uow, game, box=box, actor=actor)
     return game
 
 
@@ -133,7 +143,7 @@ async def list_games(uow: UnitOfWork, *, limit: int, after: str | None) -> list[
 
 
 async def update_game(
-    uow: UnitOfWork, *, game_id: str, changes: dict[str, Any], actor: Actor
+    uow: UnitOfWork, *, game_id: str, changes: dict[str, Any], box: SecretBox, actor: Actor
 ) -> Game:
     """Change the given fields; ``settings`` merge per dialect, each dialect's value whole."""
     game = await get_game(uow, game_id)
@@ -148,6 +158,9 @@ async def update_game(
         game_id=game_id,
         fields=sorted(changes),
     )
+    await webhooks.sync_game_callback(uow, updated, box=box, actor=actor)
+    payload = GameUpdated(game_id=game_id, fields=sorted(changes))
+    await record_event(uow, "game.updated", payload, game_id=game_id, aggregate_id=game_id)
     return updated
 
 
@@ -234,5 +247,9 @@ async def revoke_key(uow: UnitOfWork, *, key_id: str, actor: Actor) -> Credentia
             target_id=key_id,
             game_id=credential.game_id,
             prefix=credential.prefix,
+        )
+        payload = KeyRevoked(key_id=key_id, prefix=credential.prefix, kind=credential.kind.value)
+        await record_event(
+            uow, "key.revoked", payload, game_id=credential.game_id, aggregate_id=key_id
         )
     return credential

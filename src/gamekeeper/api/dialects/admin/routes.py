@@ -39,9 +39,11 @@ async def get_developer(developer_id: FromPath[str], uow: Uow) -> s.DeveloperOut
 
 
 @post("/games")
-async def create_game(data: JSONBody[s.GameCreate], uow: Uow, actor: ActorDep) -> s.GameOut:
+async def create_game(
+    data: JSONBody[s.GameCreate], uow: Uow, runtime: RuntimeDep, actor: ActorDep
+) -> s.GameOut:
     fields = msgspec.structs.asdict(data)
-    game = await games.create_game(uow, actor=actor, **fields)
+    game = await games.create_game(uow, box=runtime.box, actor=actor, **fields)
     return s.GameOut.of(game)
 
 
@@ -62,10 +64,17 @@ async def get_game(game_id: FromPath[str], uow: Uow) -> s.GameOut:
 
 @patch("/games/{game_id:str}")
 async def update_game(
-    game_id: FromPath[str], data: JSONBody[s.GameUpdate], uow: Uow, actor: ActorDep
+    game_id: FromPath[str],
+    data: JSONBody[s.GameUpdate],
+    uow: Uow,
+    runtime: RuntimeDep,
+    actor: ActorDep,
 ) -> s.GameOut:
     changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
-    return s.GameOut.of(await games.update_game(uow, game_id=game_id, changes=changes, actor=actor))
+    game = await games.update_game(
+        uow, game_id=game_id, changes=changes, box=runtime.box, actor=actor
+    )
+    return s.GameOut.of(game)
 
 
 @post("/games/{game_id:str}/keys")

@@ -1,0 +1,74 @@
+"""What event services need from storage; ``gamekeeper.db.events`` implements it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from gamekeeper.core.events.types import Event
+
+
+class WebhookFormat(StrEnum):
+    STANDARD = "standard"  # JSON body, Standard Webhooks signature headers
+    FORM = "form"  # Kongregate-style form callback carrying api_key
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    id: str
+    game_id: str
+    url: str
+    event_types: tuple[str, ...]  # empty: every event
+    format: WebhookFormat
+    enabled: bool
+    managed: bool  # the game's callbackUrl: created, changed and removed with the game
+    created_at: datetime
+    updated_at: datetime
+    failing_since: datetime | None = None
+    disabled_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: str
+    event_id: str
+    event_type: str
+    webhook_id: str | None
+    sink: str  # "webhook", or the name of an installation sink ("nats", "sqs")
+    status: str  # pending | delivered | dead
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    last_attempt_at: datetime | None = None
+    last_status: int | None = None
+    last_error: str | None = None
+    delivered_at: datetime | None = None
+
+
+class EventStore(Protocol):
+    @property
+    def sinks(self) -> tuple[str, ...]:
+        """Installation sinks every event also goes to."""
+        ...
+
+    async def add_event(self, event: Event) -> int: ...
+    async def matching_webhooks(self, game_id: str, event_type: str) -> list[str]: ...
+    async def add_deliveries(
+        self, event_seq: int, targets: list[tuple[str, str | None]], at: datetime
+    ) -> None: ...
+
+    async def add_webhook(self, webhook: Webhook, *, sealed_secret: str) -> None: ...
+    async def get_webhook(self, webhook_id: str) -> Webhook | None: ...
+    async def managed_webhook(self, game_id: str) -> Webhook | None: ...
+    async def list_webhooks(self, game_id: str) -> list[Webhook]: ...
+    async def update_webhook(self, webhook: Webhook) -> None: ...
+    async def delete_webhook(self, webhook_id: str) -> None: ...
+    async def set_webhook_secret(self, webhook_id: str, sealed_secret: str) -> None: ...
+
+    async def list_deliveries(
+        self, webhook_id: str, *, limit: int, before: str | None
+    ) -> list[Delivery]: ...
+    async def get_delivery(self, delivery_id: str) -> Delivery | None: ...
+    async def requeue_delivery(self, delivery_id: str, at: datetime) -> None: ...
