@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import platform
+import resource
 import secrets
 import shutil
 import socket
@@ -163,26 +164,81 @@ async def throwaway_database(url: str | None):  # type: ignore[no-untyped-def]
 # --- provisioning and measurement -------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CpuTimes:
+    """CPU seconds so far: the server's, the whole machine's, this process's and its children's."""
+
+    server: float
+    machine: float  # busy time of all CPUs, steal included
+    ours: float  # this process and the load generators it has waited for
+
+    @classmethod
+    def read(cls, pid: int) -> CpuTimes | None:
+        """Read from /proc (Linux); None elsewhere."""
+        tick = os.sysconf("SC_CLK_TCK")
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            cpu = [int(x) for x in Path("/proc/stat").read_text().split(maxsplit=9)[1:9]]
+        except (OSError, ValueError):
+            return None
+        own, children = (
+            resource.getrusage(resource.RUSAGE_SELF),
+            resource.getrusage(resource.RUSAGE_CHILDREN),
+        )
+        return cls(
+            server=(int(stat[11]) + int(stat[12])) / tick,  # utime, stime
+            machine=(sum(cpu) - cpu[3] - cpu[4]) / tick,  # all but idle and iowait
+            ours=own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime,
+        )
+
+
+@dataclass(frozen=True)
+class Run:
+    load: LoadResult
+    server_us: float | None  # server CPU per request, microseconds
+    server_busy: float | None  # share of one core the server used
+    others: float | None  # cores used by other processes on the machine meanwhile
+
+    @classmethod
+    def of(cls, load: LoadResult, before: CpuTimes | None, after: CpuTimes | None, wall: float):
+        if before is None or after is None or not load.requests:
+            return cls(load, None, None, None)
+        server = after.server - before.server
+        others = after.machine - before.machine - server - (after.ours - before.ours)
+        return cls(load, server / load.requests * 1e6, server / wall, max(0.0, others / wall))
+
+
 @dataclass
 class RouteFigures:
     route: str
     rps: float  # medians over the rounds
     p50_ms: float
     p99_ms: float
+    server_us: float | None
+    server_busy: float | None
     errors: int  # sums over the rounds
     non_2xx: int
+    others_max: float | None  # the most CPU other processes took during a round, in cores
     rounds_rps: list[float] = field(default_factory=list)
 
     @classmethod
-    def of(cls, route: str, runs: list[LoadResult]) -> RouteFigures:
+    def of(cls, route: str, runs: list[Run]) -> RouteFigures:
+        def median(values: list[float | None]) -> float | None:
+            return None if None in values else statistics.median(values)  # type: ignore[type-var]
+
+        loads = [r.load for r in runs]
+        others = [r.others for r in runs]
         return cls(
             route=route,
-            rps=statistics.median(r.rps for r in runs),
-            p50_ms=statistics.median(r.p50_ms for r in runs),
-            p99_ms=statistics.median(r.p99_ms for r in runs),
-            errors=sum(r.errors for r in runs),
-            non_2xx=sum(r.non_2xx for r in runs),
-            rounds_rps=[round(r.rps, 1) for r in runs],
+            rps=statistics.median(r.rps for r in loads),
+            p50_ms=statistics.median(r.p50_ms for r in loads),
+            p99_ms=statistics.median(r.p99_ms for r in loads),
+            server_us=median([r.server_us for r in runs]),
+            server_busy=median([r.server_busy for r in runs]),
+            errors=sum(r.errors for r in loads),
+            non_2xx=sum(r.non_2xx for r in loads),
+            others_max=None if None in others else max(others),  # type: ignore[type-var]
+            rounds_rps=[round(r.rps, 1) for r in loads],
         )
 
 
@@ -197,6 +253,13 @@ class Variant:
     @property
     def ratio(self) -> float:
         return self.auth.rps / self.bare.rps if self.bare.rps else 0.0
+
+    @property
+    def cost_ratio(self) -> float | None:
+        """Bare over auth server CPU per request: the ratio an unshared core would give."""
+        if self.bare.server_us is None or self.auth.server_us is None:
+            return None
+        return self.bare.server_us / self.auth.server_us
 
     @property
     def clean(self) -> bool:
@@ -236,30 +299,34 @@ async def measure(name: str, server: Server, admin_token: str, args: argparse.Na
         await check_routes(client, game_id, auth)
     targets = {"bare": (f"{server.url}/bench/bare", {}), "auth": (f"{server.url}/bench/auth", auth)}
 
-    async def load(route: str, duration: float, warmup: float) -> LoadResult:
+    async def load(route: str, duration: float) -> LoadResult:
         url, headers = targets[route]
         return await run_load(
             url,
             headers=headers,
             connections=args.connections,
             duration=duration,
-            warmup=warmup,
+            warmup=0,
             tool=args.tool,
         )
 
     for route in targets:  # fills the key cache, the connection pool, the metric children
-        await load(route, args.warmup, 0)
-    runs: dict[str, list[LoadResult]] = {"bare": [], "auth": []}
+        await load(route, args.warmup)
+    assert server.proc is not None
+    runs: dict[str, list[Run]] = {"bare": [], "auth": []}
     for round_no in range(args.rounds):
         order = ("bare", "auth") if round_no % 2 == 0 else ("auth", "bare")  # cancels drift
         for route in order:
-            result = await load(route, args.duration, 1.0)
-            runs[route].append(result)
+            await load(route, 1.0)  # the other route's connections go, this one's come
+            before, started = CpuTimes.read(server.proc.pid), time.monotonic()
+            result = await load(route, args.duration)
+            wall = time.monotonic() - started
+            runs[route].append(Run.of(result, before, CpuTimes.read(server.proc.pid), wall))
             _progress(f"{name} round {round_no + 1}/{args.rounds} {route}: {result}")
     return Variant(
         name=name,
         rate_limits="on, out of reach" if server.env[_LIMITS_ENABLED] == "true" else "disabled",
-        tool=runs["bare"][0].tool,
+        tool=runs["bare"][0].load.tool,
         bare=RouteFigures.of("/bench/bare", runs["bare"]),
         auth=RouteFigures.of("/bench/auth", runs["auth"]),
     )
@@ -312,41 +379,48 @@ def _cpu_model() -> str:
 
 
 def render(report: dict[str, object], variants: list[Variant], args: argparse.Namespace) -> str:
-    info = report["machine"]
-    assert isinstance(info, dict)
+    info, loads = report["machine"], report["load_average"]
+    assert isinstance(info, dict) and isinstance(loads, dict)
     lines = [
-        f"{info['cpus']} CPUs ({info['cpu']}), Python {info['python']}; "
+        f"{info['cpus']} CPUs ({info['cpu']}), Python {info['python']}, {report['database']}; "
         "1 uvicorn worker"
         + (f" on CPU {args.cpus[0]}, load generator on CPU {args.cpus[1]}" if args.cpus else ""),
-        f"{report['database']}; {args.connections} connections, {args.rounds} rounds x "
-        f"{args.duration:g} s per route, alternating; medians over the rounds",
+        f"{args.connections} connections, {args.rounds} rounds x {args.duration:g} s per route, "
+        "alternating; medians over the rounds",
         "Both routes pass the request-context middleware (request id + metrics) around the app.",
         "",
-        f"{'variant':<22}{'route':<8}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'errors':>8}{'non-2xx':>9}   req/s per round",
+        f"{'':<22}{'route':<6}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'CPU us/req':>11}"
+        f"{'busy':>6}{'others':>8}{'errors':>7}{'non-2xx':>8}   req/s per round",
     ]
     for v in variants:
         for figures in (v.bare, v.auth):
             label = v.name if figures is v.bare else ""
             per_round = " / ".join(f"{rps:,.0f}" for rps in figures.rounds_rps)
             lines.append(
-                f"{label:<22}{figures.route.rsplit('/', 1)[1]:<8}{figures.rps:>10,.0f}"
-                f"{figures.p50_ms:>9.2f}{figures.p99_ms:>9.2f}{figures.errors:>8}"
-                f"{figures.non_2xx:>9}   {per_round}"
+                f"{label:<22}{figures.route.rsplit('/', 1)[1]:<6}{figures.rps:>8,.0f}"
+                f"{figures.p50_ms:>8.2f}{figures.p99_ms:>8.2f}{_num(figures.server_us, '>11.1f')}"
+                f"{_num(figures.server_busy, '>6.0%')}{_num(figures.others_max, '>8.2f')}"
+                f"{figures.errors:>7}{figures.non_2xx:>8}   {per_round}"
             )
+        cost = f"; by server CPU per request {v.cost_ratio:.1%}" if v.cost_ratio else ""
         lines.append(
-            f"{'':<22}auth/bare = {v.ratio:.1%} (target >= {TARGET:.0%}): {_verdict(v)}; "
+            f"{'':<22}auth/bare = {v.ratio:.1%} (target >= {TARGET:.0%}): {_verdict(v)}{cost}; "
             f"rate limits {v.rate_limits}; {v.tool}"
         )
-    loads = report["load_average"]
-    assert isinstance(loads, dict)
-    lines.append(
-        "load average (1, 5, 15 min) before the run: "
+    lines += [
+        "CPU us/req: server CPU time per request; busy: share of one core the server used;",
+        "others: cores that other processes used meanwhile (worst round; >0.2 means disturbed).",
+        "load average before the run: "
         + ", ".join(f"{x:.2f}" for x in loads["before"])
         + "; after (includes this benchmark): "
-        + ", ".join(f"{x:.2f}" for x in loads["after"])
-    )
+        + ", ".join(f"{x:.2f}" for x in loads["after"]),
+    ]
     return "\n".join(lines)
+
+
+def _num(value: float | None, spec: str) -> str:
+    width = spec.lstrip(">").split(".")[0]
+    return format(value, spec) if value is not None else format("-", f">{width}")
 
 
 def _verdict(variant: Variant) -> str:
@@ -388,7 +462,13 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, object], list[Variant
         "target": TARGET,
         "load_average": {"before": load_before, "after": os.getloadavg()},
         "variants": [
-            {**asdict(v), "ratio": round(v.ratio, 4), "verdict": _verdict(v)} for v in variants
+            {
+                **asdict(v),
+                "ratio": round(v.ratio, 4),
+                "cost_ratio": v.cost_ratio and round(v.cost_ratio, 4),
+                "verdict": _verdict(v),
+            }
+            for v in variants
         ],
     }
     return report, variants

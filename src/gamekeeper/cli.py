@@ -93,6 +93,22 @@ def migrate(config: ConfigOption = None) -> None:
     out.print(f"Database {_safe_url(settings)} is at revision {revision}.")
 
 
+@app.command()
+def worker(
+    config: ConfigOption = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus metrics on this port.")
+    ] = None,
+) -> None:
+    """Deliver events from the outbox (webhooks, callbacks, NATS, SQS) until stopped."""
+    settings = read_settings(config)
+    if settings.embedded:
+        _make_data_dir(settings)
+    from gamekeeper.worker import run_worker
+
+    asyncio.run(run_worker(settings, metrics_port=metrics_port))
+
+
 def main() -> None:
     app(prog_name="gamekeeper")
 

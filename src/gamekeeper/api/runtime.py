@@ -15,9 +15,9 @@ from datetime import datetime
 import structlog
 
 from gamekeeper.core.clock import Clock, utcnow
+from gamekeeper.core.events.domain import DomainEvent, OutboxRecorded
 from gamekeeper.core.identity.secrets import SecretBox, derive_key
 from gamekeeper.core.identity.sessions import SessionPolicy
-from gamekeeper.core.events.domain import DomainEvent, OutboxRecorded
 from gamekeeper.db.database import Database
 from gamekeeper.infra.authcache import AuthCache, Invalidator
 from gamekeeper.infra.http import SafeHttpClient

@@ -79,6 +79,9 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         adopted = logging.getLogger(name)
         adopted.handlers.clear()
         adopted.propagate = True
+    # httpx logs every request URL at INFO; webhook URLs may carry secrets in their path.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def mask_secrets(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:

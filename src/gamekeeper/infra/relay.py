@@ -14,8 +14,8 @@ import contextlib
 from collections import defaultdict
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any
 from datetime import timedelta
+from typing import Any
 
 import structlog
 
@@ -108,14 +108,13 @@ class Relay:
 
     async def run(self) -> None:
         """Deliver until ``stop``; then finish what is in flight and write its outcomes."""
-        loop = asyncio.get_running_loop()
         flusher = asyncio.create_task(self._flush_forever(), name="relay-flush")
         lag = asyncio.create_task(self._measure_lag_forever(), name="relay-lag")
         try:
             while not self._stopping:
                 free = self.config.max_in_flight - len(self._tasks)
                 want = min(free, self.config.batch_size)
-                jobs = await self._claim(want, loop.time()) if want > 0 else []
+                jobs = await self._claim(want) if want > 0 else []
                 self._start(jobs)
                 if len(jobs) < want or want == 0:
                     self._wake.clear()
@@ -134,14 +133,17 @@ class Relay:
         self._stopping = True
         self._wake.set()
 
-    async def _claim(self, limit: int, mono_now: float) -> list[Job]:
+    def _seconds(self) -> float:
+        # The database clock, not the loop's: tests that move time move the breakers too.
+        return self.db.clock().timestamp()
+
+    async def _claim(self, limit: int) -> list[Job]:
+        now = self._seconds()
         exclude = {hook for hook, n in self._per_webhook.items() if n >= self.config.per_webhook}
         for hook, circuit in self._circuits.items():
-            if circuit.is_open(mono_now) or (
-                circuit.half_open(mono_now) and self._per_webhook[hook]
-            ):
+            if circuit.is_open(now) or (circuit.half_open(now) and self._per_webhook[hook]):
                 exclude.add(hook)
-        self.metrics.circuits_open.set(sum(c.is_open(mono_now) for c in self._circuits.values()))
+        self.metrics.circuits_open.set(sum(c.is_open(now) for c in self._circuits.values()))
         try:
             async with self.db.transaction() as uow:
                 return await queries.claim(
@@ -208,7 +210,6 @@ class Relay:
             secret = self.box.open(target.sealed_secret, context=target.id)
             self._secrets[target.sealed_secret] = secret
         body, headers = build(job.event, target.format, secret, self.db.clock())
-        mono = asyncio.get_running_loop().time
         circuit = self._circuits[target.id]
         try:
             response = await self.client.request(
@@ -220,11 +221,11 @@ class Relay:
                 timeout=self.config.timeout,
             )
         except (OutboundRefused, OutboundFailed) as exc:
-            circuit.failed(mono())
+            circuit.failed(self._seconds())
             self._record(job, ok=False, error=str(exc))
             return
         ok = response.status in SUCCESS
-        circuit.succeeded() if ok else circuit.failed(mono())
+        circuit.succeeded() if ok else circuit.failed(self._seconds())
         self._record(
             job, ok=ok, http_status=response.status, error=None if ok else "non-2xx answer"
         )
