@@ -88,3 +88,7 @@ def describe() -> str:
         lines += [f"| `{name}` | {spec.get('type', 'object')} |" for name, spec in fields.items()]
         lines.append("")
     return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m gamekeeper.core.events.registry > docs/events.md
+    print(describe())
