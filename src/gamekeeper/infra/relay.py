@@ -97,7 +97,7 @@ class Relay:
         self._wake = asyncio.Event()
         self._outcomes: list[Outcome] = []
         self._tasks: set[asyncio.Task[None]] = set()
-        self._per_webhook: dict[str, int] = defaultdict(int)
+        self._per_webhook: dict[str, int] = defaultdict(int)  # deliveries in flight
         self._circuits: dict[str, Circuit] = defaultdict(Circuit)
         self._secrets: dict[str, str] = {}
         self._stopping = False
@@ -141,7 +141,7 @@ class Relay:
         now = self._seconds()
         exclude = {hook for hook, n in self._per_webhook.items() if n >= self.config.per_webhook}
         for hook, circuit in self._circuits.items():
-            if circuit.is_open(now) or (circuit.half_open(now) and self._per_webhook[hook]):
+            if circuit.is_open(now) or (circuit.half_open(now) and self._per_webhook.get(hook)):
                 exclude.add(hook)
         self.metrics.circuits_open.set(sum(c.is_open(now) for c in self._circuits.values()))
         try:
@@ -178,6 +178,8 @@ class Relay:
             for job in jobs:
                 if job.webhook is not None:
                     self._per_webhook[job.webhook.id] -= 1
+                    if self._per_webhook[job.webhook.id] <= 0:
+                        del self._per_webhook[job.webhook.id]
             self._wake.set()  # a slot is free
 
         task.add_done_callback(done)

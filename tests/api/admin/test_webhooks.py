@@ -124,6 +124,9 @@ async def test_filters_replay_and_delivery_listing(client):
         _, second = hook_server.wait_for(2)
     assert second.headers["webhook-id"] == first.headers["webhook-id"]  # same message, again
     assert "delivery.replayed" in [e["action"] for e in await audit_actions(client)]
+    metrics = (await client.get("/metrics")).text
+    assert 'gamekeeper_deliveries_total{outcome="delivered",sink="webhook"} 2.0' in metrics
+    assert "gamekeeper_outbox_lag_seconds" in metrics
     other_game = await new_game(client, "Other")
     foreign = await client.get(
         f"/admin/v1/games/{other_game}/webhooks/{hook['id']}/deliveries", headers=ADMIN
