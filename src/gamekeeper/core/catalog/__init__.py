@@ -1,0 +1,1 @@
+"""Game catalog: listings, images, reward splits, ownership claims."""
