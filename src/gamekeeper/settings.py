@@ -71,6 +71,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     sqs_endpoint_url: str | None = None
     sqs_region: str = "us-east-1"
     relay_enabled: bool = True  # run the outbox relay inside `serve` (embedded mode)
+    # Uploaded images: stored under blob_dir (default <data_dir>/blobs), linked at media_url
+    # (default <base_url>/media; point it at a CDN in front of /media if there is one).
+    blob_dir: str | None = None
+    media_url: str | None = None
 
     def __post_init__(self) -> None:
         self.rate_limits = {**DEFAULT_RATE_LIMITS, **self.rate_limits}
@@ -78,6 +82,14 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir)
+
+    @property
+    def blob_path(self) -> Path:
+        return Path(self.blob_dir) if self.blob_dir else self.data_path / "blobs"
+
+    @property
+    def media_base_url(self) -> str:
+        return (self.media_url or f"{self.base_url}/media").rstrip("/")
 
     @property
     def embedded(self) -> bool:

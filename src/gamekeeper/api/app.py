@@ -21,6 +21,7 @@ from gamekeeper.api.dialects.ogs.errors import render as default_render
 from gamekeeper.api.errors import exception_handlers
 from gamekeeper.api.guards import rate_limit_ip
 from gamekeeper.api.health import ROUTES as HEALTH_ROUTES
+from gamekeeper.api.media import serve_media
 from gamekeeper.api.middleware import RequestContextMiddleware
 from gamekeeper.api.runtime import Runtime
 from gamekeeper.bootstrap import ensure_secrets
@@ -99,6 +100,7 @@ def create_app(
             openapi_json,
             admin_router,
             credential_router,
+            serve_media,  # counts against the per-IP limit, unlike the health routes
             *extra_routes,
         ],
         dependencies=DEPENDENCIES,

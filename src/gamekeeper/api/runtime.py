@@ -1,4 +1,4 @@
-"""Everything a running server holds: settings, database, caches, limiter, pub/sub, metrics.
+"""Everything a running server holds: settings, database, caches, limiter, pub/sub, metrics, blobs.
 
 Built by ``create_app``; started and stopped by the application's lifespan.
 """
@@ -20,6 +20,7 @@ from gamekeeper.core.identity.secrets import SecretBox, derive_key
 from gamekeeper.core.identity.sessions import SessionPolicy
 from gamekeeper.db.database import Database
 from gamekeeper.infra.authcache import AuthCache, Invalidator
+from gamekeeper.infra.blobs import BlobStore, make_blob_store
 from gamekeeper.infra.http import SafeHttpClient
 from gamekeeper.infra.metrics import Metrics
 from gamekeeper.infra.pubsub import PubSub, make_pubsub
@@ -93,6 +94,7 @@ class Runtime:
             metrics=self.metrics,
         )
         self.usage = UsageRecorder()
+        self.blobs: BlobStore = make_blob_store(settings)
         self._tasks: list[asyncio.Task[None]] = []
         self._relay_task: asyncio.Task[None] | None = None
 
