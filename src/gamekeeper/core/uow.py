@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Protocol
 
 from gamekeeper.core.audit import AuditEntry
+from gamekeeper.core.catalog.store import CatalogStore
 from gamekeeper.core.events.domain import DomainEvent
 from gamekeeper.core.events.store import EventStore
 from gamekeeper.core.identity.store import IdentityStore
@@ -23,6 +24,9 @@ class UnitOfWork(Protocol):
 
     @property
     def audit(self) -> AuditStore: ...
+
+    @property
+    def catalog(self) -> CatalogStore: ...
 
     @property
     def events(self) -> EventStore: ...

@@ -15,6 +15,7 @@ from gamekeeper.core.clock import Clock, utcnow
 from gamekeeper.core.errors import GamekeeperError, Unavailable
 from gamekeeper.core.events.domain import DomainEvent
 from gamekeeper.db.audit import SqlAuditStore
+from gamekeeper.db.catalog import SqlCatalogStore
 from gamekeeper.db.events import SqlEventStore
 from gamekeeper.db.identity import SqlIdentityStore
 
@@ -26,6 +27,7 @@ class SqlUnitOfWork:
         self.conn = conn
         self.identity = SqlIdentityStore(conn)
         self.audit = SqlAuditStore(conn)
+        self.catalog = SqlCatalogStore(conn)
         self.events = SqlEventStore(conn, sinks)
         self.emitted: list[DomainEvent] = []
         self.kept = False

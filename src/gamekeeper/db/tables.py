@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
+    Dialect,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
 )
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from gamekeeper.db.types import BigId, Json, UTCDateTime
 
@@ -27,6 +34,8 @@ metadata = MetaData(
 )
 
 ID = 36  # a UUID in text form
+MONEY_PLACES = 6
+_MONEY_QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)
 
 developer = Table(
     "developer",
@@ -223,4 +232,122 @@ Index(
     delivery.c.next_attempt_at,
     sqlite_where=delivery.c.status == "pending",
     postgresql_where=delivery.c.status == "pending",
+)
+
+
+# --- Catalog (the OGP game listing) ---------------------------------------------------------
+
+
+class Money(TypeDecorator[Decimal]):
+    """Exact decimal amounts (6 places): NUMERIC on PostgreSQL, micro-units in a SQLite INTEGER.
+
+    SQLite has no exact decimal type; its NUMERIC keeps values as floats. Scaled integers keep
+    amounts exact and still sort and compare as numbers.
+    """
+
+    impl = Numeric(24, MONEY_PLACES)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(24, MONEY_PLACES))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        exact = Decimal(value).quantize(_MONEY_QUANTUM)
+        return int(exact.scaleb(MONEY_PLACES)) if dialect.name == "sqlite" else exact
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return Decimal(int(value)).scaleb(-MONEY_PLACES).quantize(_MONEY_QUANTUM)
+        return Decimal(value).quantize(_MONEY_QUANTUM)
+
+
+# One row per listed game: the OGP fields beside the identity ``game`` row of the same id.
+listing = Table(
+    "listing",
+    metadata,
+    Column("game_id", String(ID), ForeignKey("game.id", ondelete="CASCADE"), primary_key=True),
+    Column("description", Text, nullable=False),
+    Column("platform", String(16), nullable=False),
+    Column("is_html_game", Boolean, nullable=False),
+    Column("iframable", Boolean, nullable=False),
+    Column("hidden", Boolean, nullable=False),
+    Column("image_url", Text),
+    Column("cover_image_url", Text),
+    Column("twitter", String(255)),
+    Column("discord", String(255)),
+    Column("telegram", String(255)),
+    Column("jwks_url", Text),
+    Column("max_score_per_session", BigInteger),
+    Column("max_sessions_per_day", BigInteger),
+    Column("max_cumulative_points_per_day", BigInteger),
+    Column("org_rewards_split", Json, nullable=False),
+    Column("creator_id", String(ID), ForeignKey("developer.id"), nullable=False, index=True),
+    Column("owner_id", String(ID), ForeignKey("developer.id"), index=True),
+    Column("ownership_validated", Boolean, nullable=False),
+    Column("approval_status", String(16), nullable=False),
+    # No rewards economy yet: these stay 0 until one feeds them.
+    Column("total_rewards_allocated_usd", Money, nullable=False),
+    Column("total_rewards_pool_value_usd", Money, nullable=False),
+    Column("estimated_daily_rewards_usd", Money, nullable=False),
+    Column("market_cap", Money, nullable=False),
+    Column("player_count", BigInteger, nullable=False),
+    Column("game_coin_symbol", String(16)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+# The public listing pages by one sort key and the game id; hidden games are never listed.
+for _column in (
+    "total_rewards_pool_value_usd",
+    "total_rewards_allocated_usd",
+    "estimated_daily_rewards_usd",
+    "market_cap",
+    "player_count",
+    "created_at",
+):
+    Index(
+        f"ix_listing_by_{_column}",
+        listing.c[_column],
+        listing.c.game_id,
+        sqlite_where=listing.c.hidden.is_(False),
+        postgresql_where=listing.c.hidden.is_(False),
+    )
+
+# A token may be associated with several games, a game with several tokens.
+game_token = Table(
+    "game_token",
+    metadata,
+    Column("token_address", String(128), primary_key=True),
+    Column(
+        "game_id",
+        String(ID),
+        ForeignKey("game.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+    Column("symbol", String(32)),
+    Column("chain", String(32)),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Outside identities (wallets, emails, Privy and Twitter ids) of developers, so that a rewards
+# split can name people who have no account yet: they get a placeholder developer.
+developer_identity = Table(
+    "developer_identity",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("value", String(320), primary_key=True),
+    Column(
+        "developer_id",
+        String(ID),
+        ForeignKey("developer.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("created_at", UTCDateTime, nullable=False),
 )
