@@ -17,6 +17,7 @@ from gamekeeper import __version__
 from gamekeeper.api.credential import router as credential_router
 from gamekeeper.api.deps import DEPENDENCIES
 from gamekeeper.api.dialects.admin.routes import router as admin_router
+from gamekeeper.api.dialects.ogp.routes import router as ogp_router
 from gamekeeper.api.dialects.ogs.errors import render as default_render
 from gamekeeper.api.errors import exception_handlers
 from gamekeeper.api.guards import rate_limit_ip
@@ -100,6 +101,7 @@ def create_app(
             openapi_json,
             admin_router,
             credential_router,
+            ogp_router,
             serve_media,  # counts against the per-IP limit, unlike the health routes
             *extra_routes,
         ],

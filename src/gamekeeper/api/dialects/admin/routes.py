@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from gamekeeper.api.deps import ActorDep, RuntimeDep, Uow
 from gamekeeper.api.dialects.admin import schemas as s
+from gamekeeper.api.dialects.admin import tokens as token_routes
 from gamekeeper.api.dialects.admin import webhooks as webhook_routes
 from gamekeeper.api.dialects.ogs.errors import render
 from gamekeeper.api.errors import exception_handlers
@@ -141,6 +142,7 @@ router = Router(
         get_player,
         list_audit,
         *webhook_routes.ROUTES,
+        *token_routes.ROUTES,
     ],
     guards=[require_admin],
     exception_handlers=exception_handlers(render),

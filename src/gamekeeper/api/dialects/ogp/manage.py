@@ -1,0 +1,119 @@
+"""Signed OGP game routes: register, update, a developer's own games, visibility, claims."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.di import Provide
+from litestar.params import FromPath
+
+from gamekeeper.api.deps import ActorDep, DeveloperDep, RuntimeDep, Uow
+from gamekeeper.api.dialects.ogp.forms import read_game
+from gamekeeper.api.dialects.ogp.games import page_of
+from gamekeeper.api.dialects.ogp.pages import fetch_page
+from gamekeeper.api.dialects.ogp.params import ListingDep, provide_own_listing
+from gamekeeper.api.dialects.ogp.schemas import Envelope, GameOut, GamePage
+from gamekeeper.api.guards import require_hmac
+from gamekeeper.core.catalog import listings, ownership, uploads
+
+SIGNED = [require_hmac]
+# Two images, as files (10 MB each) or base64 (5 MB decoded, a third more encoded).
+MAX_GAME_BODY = 24 * 1024 * 1024
+AnyRequest = Request[Any, Any, Any]
+
+
+@post("/games", guards=SIGNED, request_max_body_size=MAX_GAME_BODY)
+async def register_game(
+    request: AnyRequest, principal: DeveloperDep, runtime: RuntimeDep, actor: ActorDep
+) -> Envelope[GameOut]:
+    # The body is read and its images checked before the transaction: a slow upload must not
+    # hold a database connection (or, on SQLite, the write lock).
+    form = await read_game(request)
+    image, cover = await uploads.check_image(form.image), await uploads.check_image(form.cover)
+    async with runtime.db.transaction() as uow:
+        game = await listings.register_game(
+            uow,
+            developer_id=principal.developer_id,
+            fields=form.fields,
+            image=image,
+            cover=cover,
+            blobs=runtime.blobs,
+            box=runtime.box,
+            actor=actor,
+        )
+    return Envelope(data=GameOut.of(game))
+
+
+@post(
+    ["/games/update/{game_id:str}", "/games/{game_id:str}"],
+    guards=SIGNED,
+    request_max_body_size=MAX_GAME_BODY,
+    status_code=200,
+)
+async def update_game(
+    game_id: FromPath[str],
+    request: AnyRequest,
+    principal: DeveloperDep,
+    runtime: RuntimeDep,
+    actor: ActorDep,
+) -> Envelope[GameOut]:
+    form = await read_game(request)
+    image, cover = await uploads.check_image(form.image), await uploads.check_image(form.cover)
+    async with runtime.db.transaction() as uow:
+        game = await listings.update_game(
+            uow,
+            game_id=game_id,
+            developer_id=principal.developer_id,
+            fields=form.fields,
+            image=image,
+            cover=cover,
+            blobs=runtime.blobs,
+            box=runtime.box,
+            actor=actor,
+        )
+    return Envelope(data=GameOut.of(game))
+
+
+@get(
+    "/games/me",
+    guards=SIGNED,
+    dependencies={"listing": Provide(provide_own_listing, sync_to_thread=False)},
+)
+async def my_games(uow: Uow, principal: DeveloperDep, listing: ListingDep) -> Envelope[GamePage]:
+    query = replace(listing.query, developer_id=principal.developer_id)
+    return page_of(await listings.list_games(uow, query, listing.cursor))
+
+
+@post("/games/toggle-visibility/{game_id:str}", guards=SIGNED, status_code=200)
+async def toggle_visibility(
+    game_id: FromPath[str], uow: Uow, principal: DeveloperDep, actor: ActorDep
+) -> Envelope[GameOut]:
+    game = await listings.toggle_visibility(
+        uow, game_id=game_id, developer_id=principal.developer_id, actor=actor
+    )
+    return Envelope(data=GameOut.of(game))
+
+
+@post("/games/claim-ownership/{game_id:str}", guards=SIGNED, status_code=200)
+async def claim_ownership(
+    game_id: FromPath[str], principal: DeveloperDep, runtime: RuntimeDep, actor: ActorDep
+) -> Envelope[GameOut]:
+    # No transaction is held open while the page is fetched.
+    async with runtime.db.transaction(write=False) as uow:
+        url = await ownership.claim_target(uow, game_id=game_id)
+    page = await fetch_page(runtime.http, url)
+    async with runtime.db.transaction() as uow:
+        game = await ownership.record_claim(
+            uow,
+            game_id=game_id,
+            developer_id=principal.developer_id,
+            url=url,
+            page=page,
+            actor=actor,
+        )
+    return Envelope(data=GameOut.of(game))
+
+
+ROUTES = [register_game, update_game, my_games, toggle_visibility, claim_ownership]

@@ -1,0 +1,45 @@
+"""OGP users are Gamekeeper developers: the API key is the developer id."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from gamekeeper.core.catalog.errors import SecretMismatch
+from gamekeeper.core.catalog.types import Profile
+from gamekeeper.core.identity import games, hmac_auth
+from gamekeeper.core.identity.secrets import SecretBox
+
+if TYPE_CHECKING:
+    from gamekeeper.core.uow import UnitOfWork
+
+
+async def signature_header(
+    uow: UnitOfWork,
+    *,
+    api_key: str,
+    secret: str,
+    method: str,
+    path: str,
+    now: datetime,
+    box: SecretBox,
+) -> str:
+    """A ready Authorization value for one request, if ``secret`` is the key's secret."""
+    stored = await games.developer_secret(uow, api_key, box=box) if _uuid_like(api_key) else None
+    # Compared in constant time; an unknown key compares against itself so it costs the same.
+    expected = (stored or secret).encode()
+    if not hmac.compare_digest(expected, secret.encode()) or stored is None:
+        raise SecretMismatch()
+    timestamp = str(int(now.timestamp()))
+    return hmac_auth.header_value(api_key, secret, method, path, timestamp)
+
+
+async def get_profile(uow: UnitOfWork, developer_id: str) -> Profile:
+    """The developer with the outside identities linked to them."""
+    developer = await games.get_developer(uow, developer_id)
+    return Profile(developer, tuple(await uow.catalog.identities_of(developer_id)))
+
+
+def _uuid_like(value: str) -> bool:
+    return len(value) == 36 and value.count("-") == 4

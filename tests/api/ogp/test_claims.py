@@ -1,0 +1,172 @@
+"""Ownership claims over HTTP against a real page server on loopback."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from support.provision import audit_actions
+
+pytestmark = pytest.mark.anyio
+LOOPBACK = ["127.0.0.0/8"]
+
+
+class Pages:
+    """A loopback web server: ``pages[path] = html``; ``/moved`` redirects to ``/game``."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, str] = {}
+        self.url = ""
+
+
+@contextmanager
+def page_server() -> Iterator[Pages]:
+    pages = Pages()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/moved":
+                self.send_response(302)
+                self.send_header("Location", "/game")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            body = pages.pages.get(self.path)
+            data = (body or "not found").encode()
+            self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    pages.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield pages
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def html(head: str = "", body: str = "<p>Play!</p>") -> str:
+    return f"<!doctype html><html><head><title>Game</title>{head}</head><body>{body}</body></html>"
+
+
+def meta(key: str, name: str = "x-ogp-key") -> str:
+    return f'<meta name="{name}" content="{key}">'
+
+
+@pytest.fixture
+async def client(make_client):
+    async with make_client(outbound_allowed_networks=LOOPBACK) as client:
+        yield client
+
+
+@pytest.fixture
+def pages() -> Iterator[Pages]:
+    with page_server() as pages:
+        yield pages
+
+
+async def test_a_page_with_the_meta_tag_proves_ownership(ogp, client, pages):
+    developer = await ogp.developer()
+    game = await ogp.register(developer, gameUrl=pages.url + "/game")
+    pages.pages["/game"] = html(meta("someone-else") + meta(developer["apiKey"], "X-OGP-Key"))
+    response = await ogp.signed(developer, "POST", f"/games/claim-ownership/{game['id']}")
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    assert data["ownershipValidated"] is True and data["ownerId"] == developer["apiKey"]
+    [entry] = [e for e in await audit_actions(client) if e["action"] == "game.ownership_claimed"]
+    assert entry["targetId"] == game["id"] and entry["actor"] == f"developer:{developer['apiKey']}"
+    # Now a split is stored as asked.
+    partner = await ogp.developer("Partner")
+    split = {developer["apiKey"]: 6000, partner["apiKey"]: 4000}
+    updated = await ogp.signed(
+        developer, "POST", f"/games/update/{game['id']}", json={"orgRewardsSplit": split}
+    )
+    assert updated.json()["data"]["orgRewardsSplit"] == split
+
+
+async def test_a_page_without_the_tag_is_refused_and_audited(ogp, client, pages):
+    developer, other = await ogp.developer(), await ogp.developer("Other")
+    game = await ogp.register(developer, gameUrl=pages.url + "/game")
+    path = f"/games/claim-ownership/{game['id']}"
+    for page in (
+        html(),
+        html(meta(other["apiKey"])),
+        html(body=meta(developer["apiKey"])),  # in the body, not the head
+        html(f'<meta name="x-ogp-key" value="{developer["apiKey"]}">'),
+    ):
+        pages.pages["/game"] = page
+        response = await ogp.signed(developer, "POST", path)
+        assert response.status_code == 403, page
+        assert response.json()["message"].startswith(
+            'The page at gameUrl has no <meta name="x-ogp-key" content="<your API key>"> tag'
+        )
+    read = (await client.get(f"/games/{game['id']}")).json()["data"]
+    assert read["ownershipValidated"] is False and read["ownerId"] is None
+    actions = [e["action"] for e in await audit_actions(client)]
+    assert actions.count("game.ownership_claim_failed") == 4
+
+
+async def test_another_developer_who_controls_the_page_becomes_owner(ogp, client, pages):
+    creator, claimer = await ogp.developer(), await ogp.developer("Claimer")
+    game = await ogp.register(creator, gameUrl=pages.url + "/moved")  # redirects are followed
+    pages.pages["/game"] = html(meta(claimer["apiKey"]))
+    response = await ogp.signed(claimer, "POST", f"/games/claim-ownership/{game['id']}")
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["ownerId"] == claimer["apiKey"]
+    assert response.json()["data"]["creatorId"] == creator["apiKey"]
+    path = f"/games/update/{game['id']}"
+    assert (await ogp.signed(creator, "POST", path, json={"name": "x"})).status_code == 403
+    assert (await ogp.signed(claimer, "POST", path, json={"name": "y"})).status_code == 200
+
+
+async def test_moving_the_game_elsewhere_drops_the_validation(ogp, client, pages):
+    developer = await ogp.developer()
+    game = await ogp.register(developer, gameUrl=pages.url + "/game")
+    pages.pages["/game"] = html(meta(developer["apiKey"]))
+    await ogp.signed(developer, "POST", f"/games/claim-ownership/{game['id']}")
+    path = f"/games/update/{game['id']}"
+    same_host = await ogp.signed(developer, "POST", path, json={"gameUrl": pages.url + "/v2"})
+    assert same_host.json()["data"]["ownershipValidated"] is True
+    moved = await ogp.signed(developer, "POST", path, json={"gameUrl": "https://elsewhere.example"})
+    assert moved.json()["data"]["ownershipValidated"] is False
+
+
+async def test_unreachable_pages_are_explained(ogp, client, pages):
+    developer = await ogp.developer()
+    game = await ogp.register(developer, gameUrl=pages.url + "/missing")
+    response = await ogp.signed(developer, "POST", f"/games/claim-ownership/{game['id']}")
+    assert response.status_code == 400
+    assert response.json()["message"] == "gameUrl answered HTTP 404, not a page"
+    unknown = await ogp.signed(
+        developer, "POST", "/games/claim-ownership/00000000-0000-4000-8000-000000000000"
+    )
+    assert unknown.status_code == 404
+
+
+async def test_private_addresses_are_refused_unless_allowed(ogp, make_client, pages):
+    async with make_client() as client:  # outbound_allowed_networks left empty
+        ogp.client = client
+        developer = await ogp.developer()
+        game = await ogp.register(developer, gameUrl=pages.url + "/game")
+        pages.pages["/game"] = html(meta(developer["apiKey"]))
+        response = await ogp.signed(developer, "POST", f"/games/claim-ownership/{game['id']}")
+    assert response.status_code == 400
+    assert response.json() == {
+        "statusCode": 400,
+        "message": "gameUrl cannot be checked: 127.0.0.1 is not a public address",
+        "error": "Bad Request",
+    }
