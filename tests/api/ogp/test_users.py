@@ -39,6 +39,9 @@ async def test_hmac_signature_refuses_a_secret_of_another_key(ogp, client):
     assert (await client.post("/user/hmac-signature", json=unknown)).status_code == 401
     missing = await client.post("/user/hmac-signature", json=body)
     assert (missing.status_code, missing.json()["message"]) == (400, "secretKey is required")
+    failures = [e for e in await audit_actions(client) if e["action"] == "auth.failed"]
+    assert [e["details"]["method"] for e in failures] == ["hmac-signature"] * 2
+    assert all(other["secretKey"] not in str(e) for e in failures)
 
 
 async def test_signed_requests_in_seconds_milliseconds_commas_and_spaces(ogp, client):

@@ -6,9 +6,10 @@ import hmac
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from gamekeeper.core.audit import Actor
 from gamekeeper.core.catalog.errors import SecretMismatch
 from gamekeeper.core.catalog.types import Profile
-from gamekeeper.core.identity import games, hmac_auth
+from gamekeeper.core.identity import auth, games, hmac_auth
 from gamekeeper.core.identity.secrets import SecretBox
 
 if TYPE_CHECKING:
@@ -24,12 +25,19 @@ async def signature_header(
     path: str,
     now: datetime,
     box: SecretBox,
+    actor: Actor,
 ) -> str:
-    """A ready Authorization value for one request, if ``secret`` is the key's secret."""
+    """A ready Authorization value for one request, if ``secret`` is the key's secret.
+
+    A refusal is audited like any failed authentication: this route can be used to guess.
+    """
     stored = await games.developer_secret(uow, api_key, box=box) if _uuid_like(api_key) else None
     # Compared in constant time; an unknown key compares against itself so it costs the same.
     expected = (stored or secret).encode()
     if not hmac.compare_digest(expected, secret.encode()) or stored is None:
+        await auth.record_auth_failure(
+            uow, method="hmac-signature", reason=SecretMismatch.code, actor=actor
+        )
         raise SecretMismatch()
     timestamp = str(int(now.timestamp()))
     return hmac_auth.header_value(api_key, secret, method, path, timestamp)

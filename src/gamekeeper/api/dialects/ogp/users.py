@@ -21,7 +21,7 @@ from gamekeeper.core.identity import games
 
 @post("/user/hmac-signature", guards=[rate_limit_public], status_code=200)
 async def hmac_signature(
-    data: JSONBody[SignatureIn], uow: Uow, runtime: RuntimeDep
+    data: JSONBody[SignatureIn], uow: Uow, runtime: RuntimeDep, actor: ActorDep
 ) -> Envelope[SignatureOut]:
     secret = next((s for s in (data.secret_key, data.api_secret) if isinstance(s, str) and s), "")
     if not secret:
@@ -34,6 +34,7 @@ async def hmac_signature(
         path=data.path,
         now=runtime.clock(),
         box=runtime.box,
+        actor=actor,
     )
     return Envelope(data=SignatureOut(signature=header))
 
