@@ -29,6 +29,8 @@ DEFAULT_RATE_LIMITS = {
     "server": "6000/minute",
     "player": "600/minute",
     "public": "60/minute",
+    # OGP batch-save-points, per developer.
+    "points_batch": "3/second",
 }
 
 Seconds = Annotated[int, msgspec.Meta(gt=0)]

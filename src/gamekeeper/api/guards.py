@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Coroutine, Iterable
-from typing import Any
+from typing import Any, Literal
 
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
@@ -72,6 +72,24 @@ async def rate_limit_ip(connection: Connection, handler: BaseRouteHandler) -> No
 async def rate_limit_public(connection: Connection, handler: BaseRouteHandler) -> None:
     """Unauthenticated routes: the ``public`` category, per client IP."""
     await _limit(connection, "public", client_ip(connection))
+
+
+def rate_limit(category: str, *, per: Literal["developer", "ip"] = "ip") -> Guard:
+    """A guard counting a route against ``category`` per client IP or per signed developer.
+
+    Per developer, it goes after the guard that authenticates the developer.
+    """
+
+    async def guard(connection: Connection, _: BaseRouteHandler) -> None:
+        if per == "ip":
+            await _limit(connection, category, client_ip(connection))
+            return
+        principal = principal_of(connection)
+        if not isinstance(principal, DeveloperPrincipal):
+            raise Forbidden("This route is for developers", code="wrong_principal")
+        await _limit(connection, category, "developer:" + principal.developer_id)
+
+    return guard
 
 
 # Brute-force protection. An address that keeps failing is answered 429 instead of 401 and

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Protocol
 
 from gamekeeper.core.audit import AuditEntry
+from gamekeeper.core.catalog.points import PointsStore
 from gamekeeper.core.catalog.store import CatalogStore
 from gamekeeper.core.events.domain import DomainEvent
 from gamekeeper.core.events.store import EventStore
@@ -27,6 +28,9 @@ class UnitOfWork(Protocol):
 
     @property
     def catalog(self) -> CatalogStore: ...
+
+    @property
+    def points(self) -> PointsStore: ...
 
     @property
     def events(self) -> EventStore: ...

@@ -18,6 +18,7 @@ from gamekeeper.db.audit import SqlAuditStore
 from gamekeeper.db.catalog import SqlCatalogStore
 from gamekeeper.db.events import SqlEventStore
 from gamekeeper.db.identity import SqlIdentityStore
+from gamekeeper.db.points import SqlPointsStore
 
 EventSink = Callable[[list[DomainEvent]], Awaitable[None]]
 
@@ -28,6 +29,7 @@ class SqlUnitOfWork:
         self.identity = SqlIdentityStore(conn)
         self.audit = SqlAuditStore(conn)
         self.catalog = SqlCatalogStore(conn)
+        self.points = SqlPointsStore(conn)
         self.events = SqlEventStore(conn, sinks)
         self.emitted: list[DomainEvent] = []
         self.kept = False

@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     Dialect,
     ForeignKey,
     Index,
@@ -350,4 +351,44 @@ developer_identity = Table(
         index=True,
     ),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Points a game's server awarded its players: one row per recorded session.
+point_session = Table(
+    "point_session",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("game_id", String(ID), ForeignKey("game.id", ondelete="CASCADE"), nullable=False),
+    Column("player_id", String(255), nullable=False),
+    Column("points_requested", BigInteger, nullable=False),
+    Column("points_awarded", BigInteger, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index(
+    "ix_point_session_by_player_day",
+    point_session.c.game_id,
+    point_session.c.player_id,
+    point_session.c.day,
+)
+
+# Each player's totals in a game, all time and on their last day of play. Batches lock this
+# row while they check the daily caps, so concurrent batches cannot exceed them together.
+point_total = Table(
+    "point_total",
+    metadata,
+    Column("game_id", String(ID), ForeignKey("game.id", ondelete="CASCADE"), primary_key=True),
+    Column("player_id", String(255), primary_key=True),
+    Column("points", BigInteger, nullable=False),
+    Column("sessions", BigInteger, nullable=False),
+    Column("day", Date),
+    Column("day_points", BigInteger, nullable=False),
+    Column("day_sessions", BigInteger, nullable=False),
+)
+# The leaderboard: most points first, ties by player id.
+Index(
+    "ix_point_total_by_points",
+    point_total.c.game_id,
+    point_total.c.points.desc(),
+    point_total.c.player_id,
 )
