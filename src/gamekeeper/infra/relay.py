@@ -112,21 +112,25 @@ class Relay:
         lag = asyncio.create_task(self._measure_lag_forever(), name="relay-lag")
         try:
             while not self._stopping:
+                # Cleared before claiming: a wake-up during the claim must not be lost.
+                self._wake.clear()
                 free = self.config.max_in_flight - len(self._tasks)
                 want = min(free, self.config.batch_size)
                 jobs = await self._claim(want) if want > 0 else []
                 self._start(jobs)
                 if len(jobs) < want or want == 0:
-                    self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.config.poll_interval)
         finally:
+            self._stopping = True  # also when the loop ended by an error: the flusher ends too
             if self._tasks:
                 await asyncio.wait(set(self._tasks), timeout=self.config.timeout + 5)
-            for task in (flusher, lag):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            lag.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await lag
+            # Not cancelled: a flush cut short would lose its batch, and the deliveries in it
+            # would be sent again once their lease ends.
+            await flusher
             await self._flush()
 
     def stop(self) -> None:
@@ -174,13 +178,20 @@ class Relay:
         self._tasks.add(task)
 
         def done(task: asyncio.Task[None]) -> None:
+            # Wake the claim loop only when this frees something a claim may use: a slot when
+            # all were taken, or a webhook back under its limit (or idle: a half-open probe
+            # ended). Waking on every completion would run a claim per delivery.
+            freed = len(self._tasks) >= self.config.max_in_flight
             self._tasks.discard(task)
             for job in jobs:
                 if job.webhook is not None:
-                    self._per_webhook[job.webhook.id] -= 1
-                    if self._per_webhook[job.webhook.id] <= 0:
+                    left = self._per_webhook[job.webhook.id] - 1
+                    self._per_webhook[job.webhook.id] = left
+                    if left <= 0:
                         del self._per_webhook[job.webhook.id]
-            self._wake.set()  # a slot is free
+                    freed = freed or left in (0, self.config.per_webhook - 1)
+            if freed:
+                self._wake.set()
 
         task.add_done_callback(done)
 
@@ -252,7 +263,7 @@ class Relay:
             self._wake.set()
 
     async def _flush_forever(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.config.flush_interval)
             await self._flush()
 

@@ -1,0 +1,292 @@
+"""The outbox relay against real storage (SQLite and PostgreSQL) and a receiver on loopback.
+
+The relay runs in the test's event loop; the receivers answer from their own threads, so
+waiting on them is done by polling, never by blocking the loop the relay needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import threading
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlalchemy import func, select
+
+from gamekeeper.core.audit import Actor
+from gamekeeper.core.errors import Conflict
+from gamekeeper.core.events import webhooks
+from gamekeeper.core.events.outbox import record_event
+from gamekeeper.core.events.registry import GameUpdated
+from gamekeeper.core.identity import games
+from gamekeeper.core.identity.secrets import SecretBox
+from gamekeeper.db import relay as queries
+from gamekeeper.db.database import Database
+from gamekeeper.db.relay import Outcome
+from gamekeeper.db.tables import delivery, event
+from gamekeeper.infra.http import SafeHttpClient
+from gamekeeper.infra.metrics import Metrics
+from gamekeeper.infra.relay import Relay, RelayConfig
+from support.receiver import receiver
+
+pytestmark = pytest.mark.anyio
+ADMIN = Actor("admin")
+BOX = SecretBox("relay-test-secret-key-0123456789abcdef")
+
+
+async def _game_with_webhook(db: Database, url: str) -> str:
+    async with db.transaction() as uow:
+        game = await games.create_game(uow, name="Relay", box=BOX, actor=ADMIN)
+        await webhooks.create_webhook(uow, game_id=game.id, url=url, box=BOX, actor=ADMIN)
+    return game.id
+
+
+async def _record(db: Database, game_id: str, count: int = 1) -> list[str]:
+    """Record ``count`` game.updated events in one transaction; returns their ids."""
+    payload = GameUpdated(game_id=game_id, fields=["name"])
+    async with db.transaction() as uow:
+        recorded = [
+            await record_event(uow, "game.updated", payload, game_id=game_id, aggregate_id=game_id)
+            for _ in range(count)
+        ]
+    return [e.id for e in recorded]
+
+
+@contextlib.asynccontextmanager
+async def _running(db: Database, config: RelayConfig | None = None) -> AsyncIterator[Relay]:
+    client = SafeHttpClient(allowed_networks=["127.0.0.0/8"])
+    relay = Relay(db, client=client, box=BOX, metrics=Metrics(), config=config or RelayConfig())
+    task = asyncio.create_task(relay.run())
+    try:
+        yield relay
+    finally:
+        relay.stop()
+        await task
+        await client.aclose()
+
+
+async def _until(predicate: Callable[[], object], within: float = 10.0) -> None:
+    """Poll ``predicate`` (plain or async) until it is true; fail after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while not await _value(predicate()):
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+async def _value(result: object) -> object:
+    return await result if inspect.isawaitable(result) else result
+
+
+async def _rows(db: Database, statement) -> list:
+    async with db.transaction(write=False) as uow:
+        return list(await uow.conn.execute(statement))
+
+
+def _ids(requests) -> list[str]:
+    return [r.headers["webhook-id"] for r in requests]
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("boom"), Conflict("core error", code="x")])
+async def test_an_event_recorded_in_a_rolled_back_transaction_is_never_sent(db, failure):
+    with receiver() as hook:
+        game = await _game_with_webhook(db, hook.url)
+        with pytest.raises(type(failure)):
+            async with db.transaction() as uow:
+                payload = GameUpdated(game_id=game, fields=["lost"])
+                lost = await record_event(
+                    uow, "game.updated", payload, game_id=game, aggregate_id=game
+                )
+                raise failure
+        assert await _rows(db, select(event.c.id).where(event.c.id == lost.id)) == []
+        assert await _rows(db, select(delivery.c.id)) == []
+        [sentinel] = await _record(db, game)
+        async with _running(db):
+            await _until(lambda: len(hook.requests) >= 1)
+            await asyncio.sleep(0.3)  # room for anything else the relay might have taken
+    assert _ids(hook.requests) == [sentinel]
+    [row] = await _rows(db, select(event.c.id, delivery.c.status).join(event))
+    assert tuple(row) == (sentinel, "delivered")
+
+
+# --- Two relays on one PostgreSQL database ---------------------------------------------------
+
+
+class InFlight:
+    """Per webhook-id: how many requests are being answered right now, and the most ever seen."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.now: Counter[str] = Counter()
+        self.most: Counter[str] = Counter()
+        self.arrived: list[str] = []
+
+    def enter(self, message_id: str) -> None:
+        with self.lock:
+            self.now[message_id] += 1
+            self.most[message_id] = max(self.most[message_id], self.now[message_id])
+            self.arrived.append(message_id)
+
+    def leave(self, message_id: str) -> None:
+        with self.lock:
+            self.now[message_id] -= 1
+
+
+@contextlib.contextmanager
+def _in_flight_receiver(delay: float) -> Iterator[tuple[str, InFlight]]:
+    seen = InFlight()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            message_id = self.headers["webhook-id"]
+            seen.enter(message_id)
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            time.sleep(delay)  # widens the window in which a second copy would overlap
+            seen.leave(message_id)
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        request_queue_size = 1024  # hundreds of connections open at once
+
+    server = Server(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.mark.postgres
+async def test_two_relays_on_one_database_never_send_a_delivery_twice(pg_database_url, clock):
+    first, second = Database(pg_database_url, clock=clock), Database(pg_database_url, clock=clock)
+    try:
+        async with first.transaction() as uow:  # this test alone owns the session's database
+            await uow.conn.execute(delivery.delete())
+            await uow.conn.execute(event.delete())
+        with _in_flight_receiver(delay=0.002) as (url, seen):
+            game = await _game_with_webhook(first, url)
+            recorded = [i for _ in range(4) for i in await _record(first, game, 500)]
+            async with _running(first) as a, _running(second) as b:
+                await _until(lambda: len(seen.arrived) >= len(recorded), within=60)
+                await asyncio.sleep(0.5)  # a second copy, if any, would arrive now
+        delivered = await _rows(
+            first, select(delivery.c.status, delivery.c.attempts, func.count()).group_by(
+                delivery.c.status, delivery.c.attempts
+            ),
+        )  # fmt: skip
+    finally:
+        await first.close()
+        await second.close()
+    assert len(seen.arrived) == len(recorded) == 2000  # no duplicates at all without a crash
+    assert set(seen.arrived) == set(recorded)
+    assert max(seen.most.values()) == 1
+    assert [tuple(row) for row in delivered] == [("delivered", 1, 2000)]
+    shares = [_delivered(relay) for relay in (a, b)]
+    assert sum(shares) == 2000 and min(shares) > 0, f"one relay did all the work: {shares}"
+
+
+def _delivered(relay: Relay) -> int:
+    labels = {"sink": "webhook", "outcome": "delivered"}
+    return int(relay.metrics.registry.get_sample_value("gamekeeper_deliveries_total", labels) or 0)
+
+
+# --- Leases and fenced outcomes ---------------------------------------------------------------
+
+
+async def _claim(db: Database, lease: timedelta) -> list[queries.Job]:
+    async with db.transaction() as uow:
+        return await queries.claim(uow.conn, now=db.clock(), lease=lease, limit=10)
+
+
+async def test_a_claim_left_by_a_dead_worker_is_sent_again_after_its_lease(db, clock):
+    lease = timedelta(seconds=30)
+    with receiver() as hook:
+        game = await _game_with_webhook(db, hook.url)
+        [orphan] = await _record(db, game)
+        [dead_claim] = await _claim(db, lease)  # its worker dies before sending or recording
+        assert dead_claim.event.id == orphan and dead_claim.attempt == 1
+        async with _running(db, RelayConfig(lease=lease, poll_interval=0.05)):
+            [sentinel] = await _record(db, game)
+            await _until(lambda: len(hook.requests) >= 1)
+            await asyncio.sleep(0.2)
+            assert _ids(hook.requests) == [sentinel]  # still leased to the dead worker
+            clock.advance(lease.total_seconds() - 1)
+            await asyncio.sleep(0.2)
+            assert _ids(hook.requests) == [sentinel]
+            clock.advance(1)
+            await _until(lambda: len(hook.requests) >= 2)
+            await _until(lambda: _is_recorded(db, dead_claim.delivery_id))
+    assert _ids(hook.requests) == [sentinel, orphan]  # the same webhook-id a retry would carry
+    [row] = await _rows(db, select(delivery).where(delivery.c.id == dead_claim.delivery_id))
+    assert (row.status, row.attempts, row.last_status) == ("delivered", 2, 200)
+
+
+async def _is_recorded(db: Database, delivery_id: str) -> bool:
+    [row] = await _rows(db, select(delivery.c.status).where(delivery.c.id == delivery_id))
+    return bool(row.status == "delivered")
+
+
+async def test_an_outcome_of_an_expired_claim_does_not_overwrite_a_newer_attempt(db, clock):
+    lease = timedelta(seconds=30)
+    game = await _game_with_webhook(db, "http://127.0.0.1:9/never-called")
+    await _record(db, game)
+    [stale] = await _claim(db, lease)
+    clock.advance(lease.total_seconds())
+    [current] = await _claim(db, lease)
+    assert (current.delivery_id, current.attempt) == (stale.delivery_id, stale.attempt + 1)
+    now = clock()
+
+    async def write(outcome: Outcome) -> None:
+        async with db.transaction() as uow:
+            await queries.record(uow.conn, [outcome])
+
+    retry_at = now + timedelta(minutes=5)
+    # The newer attempt failed; then the slow first worker reports success: it must not count.
+    await write(Outcome(current, "pending", retry_at, now, http_status=503, error="non-2xx"))
+    await write(Outcome(stale, "delivered", now, now, http_status=200))
+    [row] = await _rows(db, select(delivery))
+    assert (row.status, row.attempts, row.last_status) == ("pending", 2, 503)
+    assert row.next_attempt_at == retry_at and row.delivered_at is None
+    # Nor may a stale failure undo a newer success.
+    clock.advance(timedelta(minutes=5).total_seconds())
+    [newest] = await _claim(db, lease)
+    assert newest.attempt == 3
+    await write(Outcome(newest, "delivered", clock(), clock(), http_status=200))
+    await write(Outcome(current, "dead", clock(), clock(), http_status=500, error="late"))
+    [row] = await _rows(db, select(delivery))
+    assert (row.status, row.attempts, row.last_status) == ("delivered", 3, 200)
+    assert await _claim(db, lease) == []
+
+
+# --- Stopping -------------------------------------------------------------------------------
+
+
+async def test_a_stopped_relay_records_the_outcome_of_everything_it_sent(db):
+    """A graceful stop (a worker restarted) must not leave sent deliveries to be sent again."""
+    with _in_flight_receiver(delay=0.001) as (url, seen):
+        game = await _game_with_webhook(db, url)
+        recorded = await _record(db, game, 400)
+        async with _running(db, RelayConfig(batch_size=50, max_in_flight=50)):
+            await _until(lambda: len(seen.arrived) >= 150)
+        sent = set(seen.arrived)
+    rows = await _rows(db, select(event.c.id, delivery.c.status).join(event))
+    status = dict(rows)
+    assert set(status) == set(recorded)
+    assert {status[event_id] for event_id in sent} == {"delivered"}
+    assert len(sent) < len(recorded)  # stopped mid-burst indeed
