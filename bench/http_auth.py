@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -61,6 +62,7 @@ _UNREACHABLE = "1000000000/minute"
 _LIMITS_ENABLED = "GAMEKEEPER_RATE_LIMITS_ENABLED"
 _CATEGORIES = ("ip", "auth_failure", "admin", "server", "player", "public")
 _START_TIMEOUT = 60.0
+_DISTURBED = 0.2  # cores used by other processes during a round: the figures are not clean
 
 
 # --- the server under test ------------------------------------------------------------------
@@ -78,7 +80,8 @@ async def authenticated(principal: KeyPrincipalDep) -> dict[str, str]:
 
 def app_factory() -> Litestar:
     """For ``uvicorn --factory``: settings from the ``GAMEKEEPER_*`` variables the parent set."""
-    return create_app(load_settings(), extra_routes=[bare, authenticated])
+    app: Litestar = create_app(load_settings(), extra_routes=[bare, authenticated])
+    return app
 
 
 @dataclass
@@ -138,7 +141,7 @@ def _free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def throwaway_database(url: str | None):  # type: ignore[no-untyped-def]
+async def throwaway_database(url: str | None) -> AsyncIterator[str | None]:
     """Yield a database URL: None for embedded SQLite, else a new database dropped afterwards."""
     if url is None:
         yield None
@@ -200,7 +203,9 @@ class Run:
     others: float | None  # cores used by other processes on the machine meanwhile
 
     @classmethod
-    def of(cls, load: LoadResult, before: CpuTimes | None, after: CpuTimes | None, wall: float):
+    def of(
+        cls, load: LoadResult, before: CpuTimes | None, after: CpuTimes | None, wall: float
+    ) -> Run:
         if before is None or after is None or not load.requests:
             return cls(load, None, None, None)
         server = after.server - before.server
@@ -245,6 +250,7 @@ class RouteFigures:
 @dataclass
 class Variant:
     name: str
+    redone: int  # rounds measured again because other processes took CPU meanwhile
     rate_limits: str
     tool: str
     bare: RouteFigures
@@ -260,6 +266,10 @@ class Variant:
         if self.bare.server_us is None or self.auth.server_us is None:
             return None
         return self.bare.server_us / self.auth.server_us
+
+    @property
+    def disturbed(self) -> bool:
+        return any((f.others_max or 0.0) > _DISTURBED for f in (self.bare, self.auth))
 
     @property
     def clean(self) -> bool:
@@ -314,17 +324,29 @@ async def measure(name: str, server: Server, admin_token: str, args: argparse.Na
         await load(route, args.warmup)
     assert server.proc is not None
     runs: dict[str, list[Run]] = {"bare": [], "auth": []}
+    redone = 0
     for round_no in range(args.rounds):
         order = ("bare", "auth") if round_no % 2 == 0 else ("auth", "bare")  # cancels drift
-        for route in order:
-            await load(route, 1.0)  # the other route's connections go, this one's come
-            before, started = CpuTimes.read(server.proc.pid), time.monotonic()
-            result = await load(route, args.duration)
-            wall = time.monotonic() - started
-            runs[route].append(Run.of(result, before, CpuTimes.read(server.proc.pid), wall))
-            _progress(f"{name} round {round_no + 1}/{args.rounds} {route}: {result}")
+        for attempt in range(args.redo + 1):
+            pair: dict[str, Run] = {}
+            for route in order:
+                await load(route, 1.0)  # the other route's connections go, this one's come
+                before, started = CpuTimes.read(server.proc.pid), time.monotonic()
+                result = await load(route, args.duration)
+                wall = time.monotonic() - started
+                pair[route] = Run.of(result, before, CpuTimes.read(server.proc.pid), wall)
+                _progress(f"{name} round {round_no + 1}/{args.rounds} {route}: {result}")
+            others = max(run.others or 0.0 for run in pair.values())
+            if others <= _DISTURBED or attempt == args.redo:
+                break
+            redone += 1
+            _progress(f"other processes took {others:.2f} cores: round {round_no + 1} again")
+            await asyncio.sleep(5)
+        for route, run in pair.items():
+            runs[route].append(run)
     return Variant(
         name=name,
+        redone=redone,
         rate_limits="on, out of reach" if server.env[_LIMITS_ENABLED] == "true" else "disabled",
         tool=runs["bare"][0].load.tool,
         bare=RouteFigures.of("/bench/bare", runs["bare"]),
@@ -403,13 +425,14 @@ def render(report: dict[str, object], variants: list[Variant], args: argparse.Na
                 f"{figures.errors:>7}{figures.non_2xx:>8}   {per_round}"
             )
         cost = f"; by server CPU per request {v.cost_ratio:.1%}" if v.cost_ratio else ""
+        redone = f"; {v.redone} disturbed round(s) measured again" if v.redone else ""
         lines.append(
             f"{'':<22}auth/bare = {v.ratio:.1%} (target >= {TARGET:.0%}): {_verdict(v)}{cost}; "
-            f"rate limits {v.rate_limits}; {v.tool}"
+            f"rate limits {v.rate_limits}; {v.tool}{redone}"
         )
     lines += [
         "CPU us/req: server CPU time per request; busy: share of one core the server used;",
-        "others: cores that other processes used meanwhile (worst round; >0.2 means disturbed).",
+        f"others: cores other processes used meanwhile (worst round; > {_DISTURBED}: disturbed).",
         "load average before the run: "
         + ", ".join(f"{x:.2f}" for x in loads["before"])
         + "; after (includes this benchmark): "
@@ -426,6 +449,8 @@ def _num(value: float | None, spec: str) -> str:
 def _verdict(variant: Variant) -> str:
     if not variant.clean:
         return "INVALID (errors or non-2xx answers)"
+    if variant.disturbed:
+        return "DISTURBED (other processes took CPU: rerun)"
     return "PASS" if variant.ratio >= TARGET else "FAIL"
 
 
@@ -484,16 +509,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", help="postgresql://user@host:port/db (default SQLite)")
     parser.add_argument("--with-limits", action="store_true", help="also measure limits on")
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="no CPU affinity")
+    parser.add_argument(
+        "--redo", type=int, default=2, help="times a disturbed round may be measured again"
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
-    if not 1 <= args.rounds <= 20 or not 1 <= args.duration <= 120 or not 0 < args.warmup <= 60:
+    if not (1 <= args.rounds <= 20 and 1 <= args.duration <= 120 and 0 < args.warmup <= 60):
         parser.error("rounds must be within 1..20, duration 1..120 s, warm-up 0..60 s")
+    if not 0 <= args.redo <= 10:
+        parser.error("--redo must be within 0..10")
     # The server on one CPU, the load generator on another: they do not take turns on a core.
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     args.cpus = cpus[:2] if args.pin and len(cpus) >= 2 else []
     report, variants = asyncio.run(run(args))
     print(json.dumps(report, indent=2) if args.json else render(report, variants, args))
-    return 0 if all(_verdict(v) == "PASS" for v in variants) else 1
+    return 0 if _verdict(variants[0]) == "PASS" else 1  # the limits-on figure is informative
 
 
 if __name__ == "__main__":
