@@ -77,6 +77,8 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     root.setLevel(level.upper())
     for name in _ADOPTED_LOGGERS:
         adopted = logging.getLogger(name)
+        if name == "uvicorn.access" and not adopted.handlers and not adopted.propagate:
+            continue  # uvicorn switched its access log off (access_log=False): keep it off
         adopted.handlers.clear()
         adopted.propagate = True
     # httpx logs every request URL at INFO; webhook URLs may carry secrets in their path.

@@ -136,3 +136,20 @@ def test_console_format_is_human_readable(capsys: pytest.CaptureFixture[str]) ->
 def test_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="xml"):
         configure_logging(fmt="xml")
+
+
+def test_an_access_log_uvicorn_switched_off_stays_off():
+    import logging
+
+    from gamekeeper.infra.logging import configure_logging
+
+    access = logging.getLogger("uvicorn.access")
+    saved = (list(access.handlers), access.propagate)
+    try:
+        access.handlers.clear()
+        access.propagate = False  # what uvicorn does with access_log=False
+        configure_logging("INFO", "json")
+        assert access.propagate is False and not access.handlers
+    finally:
+        access.handlers[:] = saved[0]
+        access.propagate = saved[1]
