@@ -211,9 +211,6 @@ async def oldest_pending(conn: AsyncConnection) -> datetime | None:
     statement = select(func.min(delivery.c.created_at)).where(
         delivery.c.status == "pending", enabled_or_sink()
     )
+    # min() keeps the column's UTCDateTime type, so the value comes back aware.
     value: datetime | None = (await conn.execute(statement)).scalar()
-    if value is not None and value.tzinfo is None:
-        from datetime import UTC
-
-        value = value.replace(tzinfo=UTC)
     return value
