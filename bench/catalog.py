@@ -33,7 +33,6 @@ import json
 import os
 import random
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,32 +51,33 @@ from gamekeeper.db.tables import game, listing
 from gamekeeper.settings import load_settings, normalize_database_url
 
 try:
-    from bench.http_auth import (
-        BENCH_DIR,
+    from bench._harness import (
         CpuTimes,
         RouteFigures,
         Run,
         Server,
-        _free_port,
         bare,
         machine,
+        num,
+        progress,
         throwaway_database,
     )
     from bench.loadgen import LoadResult, run_load
 except ModuleNotFoundError:  # run as a script or by uvicorn --app-dir: bench/ is on sys.path
-    from http_auth import (  # type: ignore[no-redef]
-        BENCH_DIR,
+    from _harness import (  # type: ignore[no-redef]
         CpuTimes,
         RouteFigures,
         Run,
         Server,
-        _free_port,
         bare,
         machine,
+        num,
+        progress,
         throwaway_database,
     )
     from loadgen import LoadResult, run_load  # type: ignore[no-redef]
 
+APP = "catalog:app_factory"
 TARGETS = {"list": 0.25, "get": 0.40}
 GAMES = 10_000
 QUERY = "quest"  # in 10 % of the games; no other word of the generated text contains it
@@ -135,20 +135,6 @@ def app_factory() -> Litestar:
     """For ``uvicorn --factory``: settings from the ``GAMEKEEPER_*`` variables the parent set."""
     app: Litestar = create_app(load_settings(), extra_routes=[bare])
     return app
-
-
-class CatalogServer(Server):
-    """http_auth's server process (one uvicorn worker, free loopback port), serving our app."""
-
-    def start(self) -> None:
-        self.port = _free_port()
-        argv = [sys.executable, "-m", "uvicorn", "catalog:app_factory", "--factory"]
-        argv += ["--app-dir", str(BENCH_DIR), "--host", "127.0.0.1", "--port", str(self.port)]
-        argv += ["--workers", "1", "--no-access-log", "--log-level", "warning"]
-        # Server output goes to stderr, so that --json leaves stdout to the result alone.
-        self.proc = subprocess.Popen(argv, env={**os.environ, **self.env}, stdout=sys.stderr)
-        if self.cpu is not None:
-            os.sched_setaffinity(self.proc.pid, {self.cpu})
 
 
 # --- seeding ------------------------------------------------------------------------------------
@@ -293,7 +279,7 @@ async def measure(server: Server, admin_token: str, database_url: str, args: arg
         started = time.monotonic()
         ids = await seed(database_url, template, GAMES)
         seed_seconds = time.monotonic() - started
-        _progress(f"seeded {len(ids)} games in {seed_seconds:.1f} s")
+        progress(f"seeded {len(ids)} games in {seed_seconds:.1f} s")
         game_id = ids[len(ids) // 2]
         checked = await check_routes(client, game_id)
     targets = {
@@ -323,7 +309,7 @@ async def measure(server: Server, admin_token: str, database_url: str, args: arg
             result = await load(route, args.duration)
             wall = time.monotonic() - started
             runs[route].append(Run.of(result, before, CpuTimes.read(server.proc.pid), wall))
-            _progress(f"round {round_no + 1}/{args.rounds} {route}: {result}")
+            progress(f"round {round_no + 1}/{args.rounds} {route}: {result}")
     return Result(
         tool=runs["bare"][0].load.tool,
         bare=RouteFigures.of("/bench/bare", runs["bare"]),
@@ -353,7 +339,7 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, object], Result]:
                 "GAMEKEEPER_AUTO_MIGRATE": "true",
                 "GAMEKEEPER_DATABASE_URL": database_url,
             }
-            server = CatalogServer(env, cpu=args.cpus[0] if args.cpus else None)
+            server = Server(APP, env, cpu=args.cpus[0] if args.cpus else None)
             try:
                 server.start()
                 result = await measure(server, admin_token, database_url, args)
@@ -405,8 +391,8 @@ def render(report: dict[str, object], result: Result, args: argparse.Namespace) 
         per_round = " / ".join(f"{rps:,.0f}" for rps in figures.rounds_rps)
         lines.append(
             f"{name:<6}{figures.rps:>8,.0f}{figures.p50_ms:>8.2f}{figures.p99_ms:>8.2f}"
-            f"{_num(figures.server_us, '>11.1f')}{_num(figures.server_busy, '>6.0%')}"
-            f"{_num(figures.others_max, '>8.2f')}{figures.errors:>7}{figures.non_2xx:>8}"
+            f"{num(figures.server_us, '>11.1f')}{num(figures.server_busy, '>6.0%')}"
+            f"{num(figures.others_max, '>8.2f')}{figures.errors:>7}{figures.non_2xx:>8}"
             f"   {per_round}"
         )
     for route in result.routes:
@@ -417,15 +403,6 @@ def render(report: dict[str, object], result: Result, args: argparse.Namespace) 
     lines.append(f"list: GET {LIST_PATH}; get: GET /games/id/<one id>")
     lines.append("CPU us/req, busy: the uvicorn process only (PostgreSQL's work is not in it).")
     return "\n".join(lines)
-
-
-def _num(value: float | None, spec: str) -> str:
-    width = spec.lstrip(">").split(".")[0]
-    return format(value, spec) if value is not None else format("-", f">{width}")
-
-
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,30 +16,21 @@ the rounds are compared: the target is auth >= 50 % of bare.
     python bench/http_auth.py --database-url postgresql://postgres@127.0.0.1:5432/postgres
 
 A PostgreSQL URL names the server and a database to connect to; the benchmark creates a
-throwaway database there and drops it afterwards.
+throwaway database there and drops it afterwards. The server process, the bare route and the
+CPU accounting come from ``_harness.py``, shared with the other HTTP benchmarks.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
-import platform
-import resource
 import secrets
-import shutil
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from dataclasses import asdict, dataclass
 
 import httpx
 from litestar import Litestar, get
@@ -51,26 +42,43 @@ from gamekeeper.core.identity.types import KeyKind
 from gamekeeper.settings import load_settings
 
 try:
+    from bench._harness import (
+        DISTURBED,
+        CpuTimes,
+        RouteFigures,
+        Run,
+        Server,
+        bare,
+        machine,
+        num,
+        progress,
+        throwaway_database,
+    )
     from bench.loadgen import LoadResult, run_load
 except ModuleNotFoundError:  # run as a script or by uvicorn --app-dir: bench/ is on sys.path
+    from _harness import (  # type: ignore[no-redef]
+        DISTURBED,
+        CpuTimes,
+        RouteFigures,
+        Run,
+        Server,
+        bare,
+        machine,
+        num,
+        progress,
+        throwaway_database,
+    )
     from loadgen import LoadResult, run_load  # type: ignore[no-redef]
 
 TARGET = 0.5
-BENCH_DIR = Path(__file__).resolve().parent
+APP = "http_auth:app_factory"
 # Out of reach for any run this script makes, so the limiter counts but never refuses.
 _UNREACHABLE = "1000000000/minute"
 _LIMITS_ENABLED = "GAMEKEEPER_RATE_LIMITS_ENABLED"
 _CATEGORIES = ("ip", "auth_failure", "admin", "server", "player", "public")
-_START_TIMEOUT = 60.0
-_DISTURBED = 0.2  # cores used by other processes during a round: the figures are not clean
 
 
 # --- the server under test ------------------------------------------------------------------
-
-
-@get("/bench/bare", opt={"rate_limit": False})
-async def bare() -> dict[str, bool]:
-    return {"ok": True}
 
 
 @get("/bench/auth", guards=[require_key(KeyKind.SERVER)])
@@ -84,167 +92,7 @@ def app_factory() -> Litestar:
     return app
 
 
-@dataclass
-class Server:
-    """One uvicorn process, one worker, on a free loopback port."""
-
-    env: dict[str, str]
-    cpu: int | None = None
-    port: int = 0
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.port = _free_port()
-        argv = [sys.executable, "-m", "uvicorn", "http_auth:app_factory", "--factory"]
-        argv += ["--app-dir", str(BENCH_DIR), "--host", "127.0.0.1", "--port", str(self.port)]
-        argv += ["--workers", "1", "--no-access-log", "--log-level", "warning"]
-        # Server output goes to stderr, so that --json leaves stdout to the result alone.
-        self.proc = subprocess.Popen(argv, env={**os.environ, **self.env}, stdout=sys.stderr)
-        if self.cpu is not None:
-            os.sched_setaffinity(self.proc.pid, {self.cpu})
-
-    async def wait_ready(self, client: httpx.AsyncClient) -> None:
-        assert self.proc is not None
-        deadline = time.monotonic() + _START_TIMEOUT  # migrations run before it listens
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the server exited with code {self.proc.returncode}")
-            with contextlib.suppress(httpx.TransportError):
-                if (await client.get("/readyz")).status_code == 200:
-                    return
-            await asyncio.sleep(0.1)
-        raise RuntimeError(f"the server was not ready within {_START_TIMEOUT:.0f} s")
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-# --- a throwaway PostgreSQL database ----------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def throwaway_database(url: str | None) -> AsyncIterator[str | None]:
-    """Yield a database URL: None for embedded SQLite, else a new database dropped afterwards."""
-    if url is None:
-        yield None
-        return
-    import asyncpg
-
-    parts = urlsplit(url)
-    if parts.scheme.split("+")[0] not in {"postgres", "postgresql"}:
-        raise SystemExit("--database-url: only postgresql:// URLs are supported")
-    admin_dsn = urlunsplit(parts._replace(scheme="postgresql"))
-    name = "gk_bench_" + secrets.token_hex(6)
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield urlunsplit(parts._replace(scheme="postgresql", path="/" + name))
-        finally:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 # --- provisioning and measurement -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CpuTimes:
-    """CPU seconds so far: the server's, the whole machine's, this process's and its children's."""
-
-    server: float
-    machine: float  # busy time of all CPUs, steal included
-    ours: float  # this process and the load generators it has waited for
-
-    @classmethod
-    def read(cls, pid: int) -> CpuTimes | None:
-        """Read from /proc (Linux); None elsewhere."""
-        tick = os.sysconf("SC_CLK_TCK")
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-            cpu = [int(x) for x in Path("/proc/stat").read_text().split(maxsplit=9)[1:9]]
-        except (OSError, ValueError):
-            return None
-        own, children = (
-            resource.getrusage(resource.RUSAGE_SELF),
-            resource.getrusage(resource.RUSAGE_CHILDREN),
-        )
-        return cls(
-            server=(int(stat[11]) + int(stat[12])) / tick,  # utime, stime
-            machine=(sum(cpu) - cpu[3] - cpu[4]) / tick,  # all but idle and iowait
-            ours=own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime,
-        )
-
-
-@dataclass(frozen=True)
-class Run:
-    load: LoadResult
-    server_us: float | None  # server CPU per request, microseconds
-    server_busy: float | None  # share of one core the server used
-    others: float | None  # cores used by other processes on the machine meanwhile
-
-    @classmethod
-    def of(
-        cls, load: LoadResult, before: CpuTimes | None, after: CpuTimes | None, wall: float
-    ) -> Run:
-        if before is None or after is None or not load.requests:
-            return cls(load, None, None, None)
-        server = after.server - before.server
-        others = after.machine - before.machine - server - (after.ours - before.ours)
-        return cls(load, server / load.requests * 1e6, server / wall, max(0.0, others / wall))
-
-
-@dataclass
-class RouteFigures:
-    route: str
-    rps: float  # medians over the rounds
-    p50_ms: float
-    p99_ms: float
-    server_us: float | None
-    server_busy: float | None
-    errors: int  # sums over the rounds
-    non_2xx: int
-    others_max: float | None  # the most CPU other processes took during a round, in cores
-    rounds_rps: list[float] = field(default_factory=list)
-
-    @classmethod
-    def of(cls, route: str, runs: list[Run]) -> RouteFigures:
-        def median(values: list[float | None]) -> float | None:
-            return None if None in values else statistics.median(values)  # type: ignore[type-var]
-
-        loads = [r.load for r in runs]
-        others = [r.others for r in runs]
-        return cls(
-            route=route,
-            rps=statistics.median(r.rps for r in loads),
-            p50_ms=statistics.median(r.p50_ms for r in loads),
-            p99_ms=statistics.median(r.p99_ms for r in loads),
-            server_us=median([r.server_us for r in runs]),
-            server_busy=median([r.server_busy for r in runs]),
-            errors=sum(r.errors for r in loads),
-            non_2xx=sum(r.non_2xx for r in loads),
-            others_max=None if None in others else max(others),  # type: ignore[type-var]
-            rounds_rps=[round(r.rps, 1) for r in loads],
-        )
 
 
 @dataclass
@@ -269,7 +117,7 @@ class Variant:
 
     @property
     def disturbed(self) -> bool:
-        return any((f.others_max or 0.0) > _DISTURBED for f in (self.bare, self.auth))
+        return any((f.others_max or 0.0) > DISTURBED for f in (self.bare, self.auth))
 
     @property
     def clean(self) -> bool:
@@ -335,12 +183,12 @@ async def measure(name: str, server: Server, admin_token: str, args: argparse.Na
                 result = await load(route, args.duration)
                 wall = time.monotonic() - started
                 pair[route] = Run.of(result, before, CpuTimes.read(server.proc.pid), wall)
-                _progress(f"{name} round {round_no + 1}/{args.rounds} {route}: {result}")
+                progress(f"{name} round {round_no + 1}/{args.rounds} {route}: {result}")
             others = max(run.others or 0.0 for run in pair.values())
-            if others <= _DISTURBED or attempt == args.redo:
+            if others <= DISTURBED or attempt == args.redo:
                 break
             redone += 1
-            _progress(f"other processes took {others:.2f} cores: round {round_no + 1} again")
+            progress(f"other processes took {others:.2f} cores: round {round_no + 1} again")
             await asyncio.sleep(5)
         for route, run in pair.items():
             runs[route].append(run)
@@ -371,7 +219,7 @@ async def run_variant(
             env["GAMEKEEPER_DATABASE_URL"] = database_url
         if limits:
             env["GAMEKEEPER_RATE_LIMITS"] = json.dumps(dict.fromkeys(_CATEGORIES, _UNREACHABLE))
-        server = Server(env, cpu=args.cpus[0] if args.cpus else None)
+        server = Server(APP, env, cpu=args.cpus[0] if args.cpus else None)
         try:
             server.start()
             return await measure(name, server, admin_token, args)
@@ -380,24 +228,6 @@ async def run_variant(
 
 
 # --- report -----------------------------------------------------------------------------------
-
-
-def machine() -> dict[str, object]:
-    return {
-        "cpus": os.cpu_count(),
-        "cpu": _cpu_model(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "wrk": shutil.which("wrk") is not None,
-    }
-
-
-def _cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def render(report: dict[str, object], variants: list[Variant], args: argparse.Namespace) -> str:
@@ -420,8 +250,8 @@ def render(report: dict[str, object], variants: list[Variant], args: argparse.Na
             per_round = " / ".join(f"{rps:,.0f}" for rps in figures.rounds_rps)
             lines.append(
                 f"{label:<22}{figures.route.rsplit('/', 1)[1]:<6}{figures.rps:>8,.0f}"
-                f"{figures.p50_ms:>8.2f}{figures.p99_ms:>8.2f}{_num(figures.server_us, '>11.1f')}"
-                f"{_num(figures.server_busy, '>6.0%')}{_num(figures.others_max, '>8.2f')}"
+                f"{figures.p50_ms:>8.2f}{figures.p99_ms:>8.2f}{num(figures.server_us, '>11.1f')}"
+                f"{num(figures.server_busy, '>6.0%')}{num(figures.others_max, '>8.2f')}"
                 f"{figures.errors:>7}{figures.non_2xx:>8}   {per_round}"
             )
         cost = f"; by server CPU per request {v.cost_ratio:.1%}" if v.cost_ratio else ""
@@ -432,7 +262,7 @@ def render(report: dict[str, object], variants: list[Variant], args: argparse.Na
         )
     lines += [
         "CPU us/req: server CPU time per request; busy: share of one core the server used;",
-        f"others: cores other processes used meanwhile (worst round; > {_DISTURBED}: disturbed).",
+        f"others: cores other processes used meanwhile (worst round; > {DISTURBED}: disturbed).",
         "load average before the run: "
         + ", ".join(f"{x:.2f}" for x in loads["before"])
         + "; after (includes this benchmark): "
@@ -441,21 +271,12 @@ def render(report: dict[str, object], variants: list[Variant], args: argparse.Na
     return "\n".join(lines)
 
 
-def _num(value: float | None, spec: str) -> str:
-    width = spec.lstrip(">").split(".")[0]
-    return format(value, spec) if value is not None else format("-", f">{width}")
-
-
 def _verdict(variant: Variant) -> str:
     if not variant.clean:
         return "INVALID (errors or non-2xx answers)"
     if variant.disturbed:
         return "DISTURBED (other processes took CPU: rerun)"
     return "PASS" if variant.ratio >= TARGET else "FAIL"
-
-
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # --- command line -----------------------------------------------------------------------------

@@ -8,7 +8,9 @@ Two measurements on a throwaway database (SQLite file, or a new PostgreSQL datab
 - latency: events at a steady ``--rate`` for ``--duration`` seconds while the worker runs
   (``--per-transaction`` to a commit, 5 by default: one commit every 10 ms at 500/s); arrival
   time at the receiver minus the event's ``occurred_at`` (both the wall clock of this machine).
-  Target: p99 < 1 s at 500 events/s.
+  Target: p99 < 1 s at 500 events/s. Also reported from the end of each commit, which leaves
+  out the recorder's own transaction (slow when the machine is busy; the relay cannot see an
+  event before its commit).
 
 The receiver is a separate process (asyncio + httptools, HTTP/1.1 keep-alive) answering 200 at
 once and noting the first arrival of each ``webhook-id``.
@@ -53,6 +55,7 @@ import httpx
 THROUGHPUT_TARGET = 2_000.0  # deliveries/s, PostgreSQL, one worker
 P99_TARGET = 1.0  # seconds, at 500 events/s
 BATCH = 500
+RECORDER_POOL = 20  # database connections of the recording side (one on SQLite, see Store)
 SECRET_KEY = secrets.token_urlsafe(32)
 ADMIN_TOKEN = "gk_admin_" + secrets.token_urlsafe(24)
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -219,7 +222,10 @@ class Store:
         env = {**settings_env, "GAMEKEEPER_SECRET_KEY": SECRET_KEY}
         settings = load_settings(env={**env, "GAMEKEEPER_ADMIN_TOKEN": ADMIN_TOKEN})
         self.pubsub: PubSub | None = RedisPubSub(redis_url) if redis_url else None
-        self.db = Database(settings.sqlalchemy_url, pool_size=20, on_commit=self._wake)
+        # SQLite takes one writer at a time: twenty of the recorder's, waiting in SQLite's busy
+        # handler, would starve the worker's claims rather than deliver anything sooner.
+        self.writers = 1 if settings.embedded else RECORDER_POOL
+        self.db = Database(settings.sqlalchemy_url, pool_size=self.writers, on_commit=self._wake)
         self.box = SecretBox(SECRET_KEY)
         self.actor = Actor("admin")
         self.game_id = ""
@@ -308,6 +314,8 @@ class Result:
     p50_s: float
     p99_s: float
     max_s: float
+    p50_after_commit_s: float  # from the end of the commit to arrival
+    p99_after_commit_s: float
     p99_target: float
     latency_duplicates: int
     cpus: int
@@ -398,14 +406,26 @@ async def measure_throughput(
 
 async def measure_latency(
     store: Store, client: httpx.AsyncClient, rate: float, duration: float, per_transaction: int
-) -> tuple[float, list[float], int]:
-    """Events at ``rate``/s, ``per_transaction`` to a commit: (achieved rate, latencies, dups)."""
+) -> tuple[float, list[float], list[float], int]:
+    """Events at ``rate``/s, ``per_transaction`` to a commit.
+
+    Returns the achieved rate, the latencies from ``occurred_at`` and from the end of the commit
+    (what the relay controls: it cannot see an event before), and the duplicates.
+    """
     occurred: dict[str, float] = {}
+    committed: dict[str, float] = {}
     commits = int(rate * duration / per_transaction)
     tasks: set[asyncio.Task[None]] = set()
+    # At most one commit per pooled connection: a recorder that falls behind (a busy machine)
+    # shows as a lower achieved rate instead of failing on the pool's checkout timeout.
+    connections = asyncio.Semaphore(store.writers)
 
     async def commit() -> None:
-        occurred.update(await store.record(per_transaction))
+        async with connections:
+            recorded = await store.record(per_transaction)
+        at = time.time()
+        occurred.update(recorded)
+        committed.update((event_id, at) for event_id, _ in recorded)
 
     started = time.monotonic()
     for n in range(commits):
@@ -422,7 +442,8 @@ async def measure_latency(
     arrivals: dict[str, float] = (await client.get("/arrivals")).json()
     counts = await _count(client)
     latencies = sorted(arrivals[i] - at for i, at in occurred.items())
-    return achieved, latencies, counts["requests"] - counts["unique"]
+    after_commit = sorted(arrivals[i] - at for i, at in committed.items())
+    return achieved, latencies, after_commit, counts["requests"] - counts["unique"]
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -464,10 +485,11 @@ async def run(args: argparse.Namespace) -> Result:
                 await store.setup(f"{base}/hook")
                 _say(f"{args.database}: recording {args.events} events, then one worker")
                 throughput = await measure_throughput(store, client, start_worker, args.events)
+                _say(f"{args.database}: {throughput}")
                 await _until_empty(store)
                 await client.get("/reset")
                 _say(f"{args.database}: {args.rate:g} events/s for {args.duration:g} s")
-                achieved, latencies, dup_b = await measure_latency(
+                achieved, latencies, after_commit, dup_b = await measure_latency(
                     store, client, args.rate, args.duration, args.per_transaction
                 )
             finally:
@@ -494,6 +516,8 @@ async def run(args: argparse.Namespace) -> Result:
         p50_s=round(_percentile(latencies, 0.50), 4),
         p99_s=round(_percentile(latencies, 0.99), 4),
         max_s=round(max(latencies), 4),
+        p50_after_commit_s=round(_percentile(after_commit, 0.50), 4),
+        p99_after_commit_s=round(_percentile(after_commit, 0.99), 4),
         p99_target=P99_TARGET,
         latency_duplicates=dup_b,
         cpus=os.cpu_count() or 0,
@@ -540,6 +564,8 @@ def report(result: Result) -> str:
             f"    p99                  {result.p99_s * 1000:10.1f} ms           "
             f"target < {result.p99_target * 1000:.0f} ms ({p99_ok})",
             f"    max                  {result.max_s * 1000:10.1f} ms",
+            f"    after the commit     {result.p50_after_commit_s * 1000:10.1f} ms p50, "
+            f"{result.p99_after_commit_s * 1000:.1f} ms p99 (the recorder's commit left out)",
         ]
     )
 

@@ -104,9 +104,9 @@ def worker(
     settings = read_settings(config)
     if settings.embedded:
         _make_data_dir(settings)
-    from gamekeeper.worker import run_worker
+    from gamekeeper.worker import main as run_worker
 
-    asyncio.run(run_worker(settings, metrics_port=metrics_port))
+    run_worker(settings, metrics_port=metrics_port)
 
 
 def main() -> None:

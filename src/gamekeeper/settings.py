@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,6 +32,10 @@ DEFAULT_RATE_LIMITS = {
     "public": "60/minute",
     # OGP batch-save-points, per developer.
     "points_batch": "3/second",
+    # Failed sign-ins and code entries per account (the per-IP count is auth_failure).
+    "account_failure": "10/15 minutes",
+    # Mails (codes) sent to one address.
+    "email_send": "5/15 minutes",
 }
 
 Seconds = Annotated[int, msgspec.Meta(gt=0)]
@@ -55,7 +60,20 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     access_token_ttl: Seconds = 900
     refresh_token_ttl: Seconds = 7 * 24 * 3600
     web_code_ttl: Seconds = 300
+    link_token_ttl: Seconds = 1800
+    email_code_ttl: Seconds = 600
+    # Outgoing mail (sign-in and verification codes). Without smtp_host each message is written
+    # to the log and to <data_dir>/mail, so a local user can still sign in.
+    smtp_host: str | None = None
+    smtp_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 587
+    smtp_tls: str = "starttls"  # starttls | tls (implicit, port 465) | none
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_sender: str = "Gamekeeper <noreply@localhost>"
     key_cache_ttl: Annotated[float, msgspec.Meta(ge=0)] = 30.0
+    # Public catalog reads (OGP listing, game by id) answered from memory until the catalog
+    # changes, and for at most this many seconds; 0 turns the cache off.
+    catalog_cache_ttl: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 60.0
     max_body_size: Annotated[int, msgspec.Meta(gt=0)] = 1024 * 1024
     rate_limits: dict[str, str] = {}
     rate_limits_enabled: bool = True
@@ -66,13 +84,32 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # Outbound requests to user-given URLs (webhooks, callbacks, ownership claims).
     outbound_allowed_networks: list[str] = []  # CIDRs exempt from the private-address refusal
     outbound_timeout: Annotated[float, msgspec.Meta(gt=0, le=120)] = 15.0
+    # Identity providers asked when a BattlePlace client signs in (tests point them at loopback).
+    itch_base_url: str = "https://itch.io"
+    steam_api_base_url: str = "https://partner.steam-api.com"
+    external_auth_timeout: Annotated[float, msgspec.Meta(gt=0, le=60)] = 5.0
+    battleplace_client_token_ttl: Seconds = 24 * 3600  # BattlePlace client tokens
     # Event sinks; each is off unless configured.
     nats_url: str | None = None
     nats_stream: str = "GAMEKEEPER"
+    nats_subject_prefix: str = "gamekeeper"  # events go to <prefix>.<game>.<event type>
     sqs_queue_url: str | None = None
     sqs_endpoint_url: str | None = None
     sqs_region: str = "us-east-1"
     relay_enabled: bool = True  # run the outbox relay inside `serve` (embedded mode)
+    # Matchmaking: every process with the matchmaker enabled stands for the leadership of each
+    # shard (games are spread over shards by id); one leads each shard, the others stand by.
+    matchmaker_enabled: bool = True
+    matchmaker_shards: Annotated[int, msgspec.Meta(ge=1, le=256)] = 1
+    matchmaker_tick_seconds: Annotated[float, msgspec.Meta(ge=0.01, le=5)] = 0.1
+    # A session without a result this long after it formed ends as cancelled (unrated), and
+    # its dedicated server is free again.
+    match_session_timeout: Annotated[int, msgspec.Meta(ge=60, le=7 * 86400)] = 3 * 3600
+    # How long `POST /v1a/server/match/sessions` waits for a session before answering empty.
+    server_poll_seconds: Annotated[float, msgspec.Meta(ge=0, le=30)] = 5.0
+    # How long a relay owns the deliveries it claimed: those of a relay that died are sent
+    # again after this. At least twice outbound_timeout, so a claim never ends mid-request.
+    relay_lease_seconds: Annotated[int, msgspec.Meta(ge=2, le=86400)] = 60
     # Uploaded images: stored under blob_dir (default <data_dir>/blobs), linked at media_url
     # (default <base_url>/media; point it at a CDN in front of /media if there is one).
     blob_dir: str | None = None
@@ -126,6 +163,7 @@ def normalize_database_url(url: str) -> str:
     )
 
 
+_NATS_PREFIX = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
 _LIST_FIELDS = {"cors_origins", "trusted_proxies", "outbound_allowed_networks"}
 _TABLE_FIELDS = {"rate_limits"}
 
@@ -214,6 +252,21 @@ def _check(settings: Settings) -> None:
             ) from exc
     if settings.nats_url and not settings.nats_url.startswith(("nats://", "tls://")):
         raise SettingsError("GAMEKEEPER_NATS_URL: must start with nats:// or tls://")
+    if not _NATS_PREFIX.fullmatch(settings.nats_subject_prefix):
+        raise SettingsError(
+            "GAMEKEEPER_NATS_SUBJECT_PREFIX: dot-separated tokens of letters, digits, - and _ "
+            "(no spaces or wildcards), such as gamekeeper or acme.events"
+        )
+    if settings.relay_lease_seconds < 2 * settings.outbound_timeout:
+        raise SettingsError(
+            f"GAMEKEEPER_RELAY_LEASE_SECONDS: must be at least twice GAMEKEEPER_OUTBOUND_TIMEOUT "
+            f"({settings.outbound_timeout:g} s), so a claim never ends while its request is out"
+        )
+    for name in ("itch_base_url", "steam_api_base_url"):
+        if not getattr(settings, name).startswith(("https://", "http://")):
+            raise SettingsError(f"{ENV_PREFIX}{name.upper()}: must start with https:// or http://")
+    if settings.smtp_tls not in {"starttls", "tls", "none"}:
+        raise SettingsError("GAMEKEEPER_SMTP_TLS: must be starttls, tls or none")
     if settings.log_format not in {"json", "console"}:
         raise SettingsError("GAMEKEEPER_LOG_FORMAT: must be json or console")
     if not settings.embedded:

@@ -8,7 +8,9 @@ they share the work without ever taking the same delivery.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+from collections.abc import Callable
 
 import msgspec
 import structlog
@@ -20,6 +22,21 @@ from gamekeeper.infra.logging import configure_logging
 from gamekeeper.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+
+def main(settings: Settings, *, metrics_port: int | None = None) -> None:
+    """Run the worker in an event loop of its own: uvloop when installed, as ``serve`` does.
+
+    The relay spends most of its time in the loop's socket and timer handling, where uvloop
+    costs a fraction of the standard loop's CPU.
+    """
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(run_worker(settings, metrics_port=metrics_port))
 
 
 async def run_worker(settings: Settings, *, metrics_port: int | None = None) -> None:

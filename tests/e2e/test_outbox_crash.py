@@ -3,7 +3,8 @@
 10,000 events are recorded on a fresh PostgreSQL database, then a worker delivers them while the
 test kills it at least three times as deliveries come in (condition-based: when the count passes
 a mark chosen at random near 1,000, 4,000 and 7,000) and starts a new one. Claims of a killed
-worker come back when their lease ends (60 s), so a run lasts about a minute and a half.
+worker come back when their lease ends: the workers run with a short one (``LEASE`` seconds,
+the ``relay_lease_seconds`` setting) so that a run takes seconds, not minutes.
 """
 
 from __future__ import annotations
@@ -47,10 +48,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 EVENTS = 10_000
 BATCH = 500  # events per transaction
 KILL_MARKS = (1_000, 4_000, 7_000)  # a kill happens somewhat after each
+LEASE = 6  # seconds a worker owns its claims (default 60)
+TIMEOUT = 3  # seconds a receiver has to answer; the lease must be at least twice this
 DEADLINE = 240.0  # the whole run, kills and lease expiries included
 STREAM_PREFIX = "GKCRASH_"  # this test's streams, deleted at its end
 STALE_AFTER = 3600.0  # seconds: a stream of this test older than that was left by an abort
-CLASH_WAIT = 180.0  # seconds to wait for another run's stream on the same subjects to go
 NATS_URL = os.environ.get("GAMEKEEPER_TEST_NATS_URL", "nats://127.0.0.1:4222")
 SECRET_KEY = secrets.token_urlsafe(32)  # seals the webhook secret; the worker must share it
 ADMIN_TOKEN = "gk_admin_" + secrets.token_urlsafe(24)
@@ -235,6 +237,8 @@ def workers(fresh_database: str, tmp_path: Path) -> Iterator[Workers]:
         GAMEKEEPER_OUTBOUND_ALLOWED_NETWORKS="127.0.0.0/8",
         GAMEKEEPER_DATA_DIR=str(tmp_path / "data"),
         GAMEKEEPER_LOG_LEVEL="WARNING",
+        GAMEKEEPER_RELAY_LEASE_SECONDS=str(LEASE),
+        GAMEKEEPER_OUTBOUND_TIMEOUT=str(TIMEOUT),
     )
     pool = Workers(env, tmp_path)
     try:
@@ -359,40 +363,30 @@ def _message_ids(url: str, stream: str) -> list[str]:
     return list(asyncio.run(_nats(url, read)))
 
 
-def _claimers(url: str) -> list[str]:
-    """Streams that claim the sink's subjects (``gamekeeper.>``: the prefix is not a setting).
+def _delete_stale_streams(url: str) -> None:
+    """Delete the streams this test left behind when it was interrupted long ago."""
 
-    Streams this test left behind when interrupted long ago are deleted first.
-    """
-
-    async def names(js: Any) -> list[str]:
-        found = []
+    async def delete(js: Any) -> None:
         for info in await js.streams_info():
-            subjects = info.config.subjects or ()
-            if not any(s in (">", "gamekeeper.>") or s.startswith("gamekeeper.") for s in subjects):
-                continue
             age = (datetime.now(UTC) - info.created).total_seconds() if info.created else 0
             if info.config.name.startswith(STREAM_PREFIX) and age > STALE_AFTER:
                 await js.delete_stream(info.config.name)
-            else:
-                found.append(info.config.name)
-        return found
 
-    return list(asyncio.run(_nats(url, names)))
+    asyncio.run(_nats(url, delete))
 
 
 def test_nats_stores_each_event_once_though_the_worker_is_killed(fresh_database, workers, nats_url):
     url = normalize_database_url(fresh_database)
-    stream = f"{STREAM_PREFIX}{secrets.token_hex(6)}"
-    # The sink always publishes to gamekeeper.<game>.<type>: while another stream claims those
-    # subjects (this test in another checkout, on a shared server), ours cannot be created.
-    waited_until = time.monotonic() + CLASH_WAIT
-    while claimed := _claimers(nats_url):
-        if time.monotonic() > waited_until:
-            pytest.fail(f"NATS streams {claimed} claim gamekeeper.>; remove them to run this")
-        time.sleep(1)
+    run = secrets.token_hex(6)
+    stream = f"{STREAM_PREFIX}{run}"
+    _delete_stale_streams(nats_url)
     deadline = time.monotonic() + DEADLINE
-    workers.env |= {"GAMEKEEPER_NATS_URL": nats_url, "GAMEKEEPER_NATS_STREAM": stream}
+    workers.env |= {
+        "GAMEKEEPER_NATS_URL": nats_url,
+        "GAMEKEEPER_NATS_STREAM": stream,
+        # Subjects of this run only: other runs on a shared server never claim them.
+        "GAMEKEEPER_NATS_SUBJECT_PREFIX": f"gkcrash.{run}",
+    }
     try:
         recorded = asyncio.run(_prepare(url, webhook_url=None, sinks=("nats",)))["ids"]
         kills = _crash_repeatedly(workers, lambda: _stored(nats_url, stream), deadline, url)

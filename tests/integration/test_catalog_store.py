@@ -84,6 +84,26 @@ async def test_text_search_ignores_case_on_both_databases(db):
     assert {g.game.id for g in found} == {wanted, also}
 
 
+async def test_search_pages_carry_the_total_of_all_matches(db):
+    matching = [await _listed(db, name=f"Quest {n}", description="x") for n in range(3)] + [
+        await _listed(db, name=f"Game {n}", description="a QUEST") for n in range(3)
+    ]
+    await _listed(db, name="Hidden quest", hidden=True)
+    await _listed(db, name="Unrelated", description="none")
+    query = ListingQuery(sort=SortKey.NAME, descending=False, limit=4, text="quest")
+    async with db.read() as uow:
+        first, first_total = await uow.catalog.query(query)
+        after = Position(first[-1].game.name.lower(), first[-1].game.id)
+        second, second_total = await uow.catalog.query(replace(query, after=after))
+        beyond, beyond_total = await uow.catalog.query(replace(query, offset=10))
+    names = [g.game.name for g in first + second]
+    assert names == sorted(names, key=str.lower) and len(names) == 6
+    assert {g.game.id for g in first + second} == set(matching)
+    # The total counts every match, whichever page (offset, cursor or past the end) was asked.
+    assert (first_total, second_total, beyond_total) == (6, 6, 6)
+    assert beyond == []
+
+
 async def test_an_identity_links_to_the_first_developer_only(db):
     async with db.transaction() as uow:
         first, _ = await games.create_developer(uow, name="A", email=None, box=BOX, actor=ADMIN)

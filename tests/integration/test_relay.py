@@ -23,6 +23,7 @@ from gamekeeper.core.audit import Actor
 from gamekeeper.core.errors import Conflict
 from gamekeeper.core.events import webhooks
 from gamekeeper.core.events.outbox import record_event
+from gamekeeper.core.events.policy import RETRY_DELAYS
 from gamekeeper.core.events.registry import GameUpdated
 from gamekeeper.core.identity import games
 from gamekeeper.core.identity.secrets import SecretBox
@@ -31,6 +32,7 @@ from gamekeeper.db.database import Database
 from gamekeeper.db.relay import Outcome
 from gamekeeper.db.tables import delivery, event
 from gamekeeper.infra.http import SafeHttpClient
+from gamekeeper.infra.lanes import Circuit
 from gamekeeper.infra.metrics import Metrics
 from gamekeeper.infra.relay import Relay, RelayConfig
 from support.receiver import receiver
@@ -118,19 +120,22 @@ async def test_an_event_recorded_in_a_rolled_back_transaction_is_never_sent(db, 
 
 
 class InFlight:
-    """Per webhook-id: how many requests are being answered right now, and the most ever seen."""
+    """How many requests are being answered right now, and the most ever seen: per webhook-id
+    and in all (``busiest``)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.now: Counter[str] = Counter()
         self.most: Counter[str] = Counter()
         self.arrived: list[str] = []
+        self.busiest = 0
 
     def enter(self, message_id: str) -> None:
         with self.lock:
             self.now[message_id] += 1
             self.most[message_id] = max(self.most[message_id], self.now[message_id])
             self.arrived.append(message_id)
+            self.busiest = max(self.busiest, self.now.total())
 
     def leave(self, message_id: str) -> None:
         with self.lock:
@@ -290,3 +295,91 @@ async def test_a_stopped_relay_records_the_outcome_of_everything_it_sent(db):
     assert set(status) == set(recorded)
     assert {status[event_id] for event_id in sent} == {"delivered"}
     assert len(sent) < len(recorded)  # stopped mid-burst indeed
+
+
+# --- Per-webhook concurrency ----------------------------------------------------------------
+
+
+async def test_one_webhook_never_has_more_than_per_webhook_requests_in_flight(db):
+    with _in_flight_receiver(delay=0.02) as (url, seen):
+        game = await _game_with_webhook(db, url)
+        recorded = await _record(db, game, 120)
+        # One claim takes all 120; only 4 may be out at once, the rest wait in the relay.
+        async with _running(db, RelayConfig(per_webhook=4, batch_size=200)):
+            await _until(lambda: len(seen.arrived) >= len(recorded), within=30)
+            await _until(lambda: _all_recorded(db, len(recorded)))
+    assert sorted(seen.arrived) == sorted(recorded)
+    assert seen.busiest == 4
+
+
+async def _all_recorded(db: Database, count: int) -> bool:
+    rows = await _rows(db, select(delivery.c.status, delivery.c.attempts))
+    return len(rows) == count and {tuple(row) for row in rows} == {("delivered", 1)}
+
+
+async def test_a_delivery_queued_past_half_its_lease_is_handed_back_unsent(db, clock):
+    lease = timedelta(seconds=30)
+    with _in_flight_receiver(delay=0.5) as (url, seen):
+        game = await _game_with_webhook(db, url)
+        recorded = await _record(db, game, 3)
+        claimed_at = clock()
+        config = RelayConfig(per_webhook=1, lease=lease, poll_interval=0.05)
+        async with _running(db, config):
+            await _until(lambda: len(seen.arrived) == 1)
+            # While the first is answered, the other two wait their turn; half the lease passes.
+            clock.advance(lease.total_seconds() / 2 + 1)
+            await _until(lambda: len(seen.arrived) == 3)
+            await _until(lambda: _all_recorded(db, 3))
+    first, *queued = seen.arrived
+    assert sorted(seen.arrived) == sorted(recorded)
+    rows = await _rows(db, select(event.c.id, delivery.c.last_attempt_at).join(event))
+    sent_at = dict(rows)
+    # Claimed again after the hand-back (so sent under a fresh lease), one attempt each.
+    assert sent_at[first] == claimed_at
+    assert all(sent_at[event_id] == clock() for event_id in queued)
+
+
+async def test_a_stopped_relay_hands_queued_deliveries_back_at_once(db, clock):
+    with _in_flight_receiver(delay=0.3) as (url, seen):
+        game = await _game_with_webhook(db, url)
+        recorded = await _record(db, game, 10)
+        async with _running(db, RelayConfig(per_webhook=1)):
+            await _until(lambda: len(seen.arrived) == 1)
+        [sent] = seen.arrived
+    rows = await _rows(
+        db,
+        select(event.c.id, delivery.c.status, delivery.c.attempts, delivery.c.next_attempt_at).join(
+            event
+        ),
+    )
+    state = {row.id: (row.status, row.attempts) for row in rows}
+    assert state.pop(sent) == ("delivered", 1)
+    assert set(state) == set(recorded) - {sent}
+    assert set(state.values()) == {("pending", 0)}  # not an attempt
+    # Due now, not when the lease would have ended: another worker takes them at once.
+    assert {row.next_attempt_at for row in rows if row.id != sent} == {clock()}
+
+
+async def test_an_open_circuit_hands_queued_deliveries_back_until_it_closes(db, clock):
+    with receiver(lambda r: setattr(r, "status", 503)) as failing:
+        game = await _game_with_webhook(db, failing.url)
+        await _record(db, game, 8)
+        async with _running(db, RelayConfig(per_webhook=1)):
+            await _until(lambda: len(failing.requests) >= Circuit.threshold)
+            await _until(lambda: _pending_counts(db, {0: 3, 1: 5}))
+            await asyncio.sleep(0.2)  # room for a request that should not be sent
+    assert len(failing.requests) == Circuit.threshold  # the breaker opened after five failures
+    rows = await _rows(db, select(delivery.c.attempts, delivery.c.next_attempt_at))
+    due = {row.attempts: row.next_attempt_at for row in rows}
+    assert due[1] == clock() + RETRY_DELAYS[0]  # failed: the retry schedule
+    assert due[0] == clock() + timedelta(seconds=Circuit.base_cooldown)  # unsent: the breaker
+
+
+async def _pending_counts(db: Database, expected: dict[int, int]) -> bool:
+    rows = await _rows(
+        db,
+        select(delivery.c.attempts, func.count())
+        .where(delivery.c.status == "pending")
+        .group_by(delivery.c.attempts),
+    )
+    return dict(tuple(row) for row in rows) == expected

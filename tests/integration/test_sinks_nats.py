@@ -259,3 +259,23 @@ def test_make_sinks_builds_only_the_configured_sinks():
         sqs_queue_url="https://sqs.eu-west-1.amazonaws.com/123456789012/events.fifo",
     )
     assert [sink.name for sink in make_sinks(settings)] == ["nats", "sqs"]
+
+
+async def test_the_subject_prefix_setting_reaches_the_subjects(nats_url, js, stream):
+    name, prefix = stream
+    env = {
+        "GAMEKEEPER_NATS_URL": nats_url,
+        "GAMEKEEPER_NATS_STREAM": name,
+        "GAMEKEEPER_NATS_SUBJECT_PREFIX": f"{prefix}.events",
+    }
+    [sink] = make_sinks(load_settings(env=env))
+    await sink.start()
+    event = make_event(0)
+    try:
+        assert await sink.publish([event]) == [None]
+    finally:
+        await sink.close()
+    assert (await js.stream_info(name)).config.subjects == [f"{prefix}.events.>"]
+    assert await stored(js, name) == {
+        event.id: (f"{prefix}.events.game-1.player.created", event.envelope())
+    }

@@ -17,8 +17,12 @@ from gamekeeper import __version__
 from gamekeeper.api.credential import router as credential_router
 from gamekeeper.api.deps import DEPENDENCIES
 from gamekeeper.api.dialects.admin.routes import router as admin_router
+from gamekeeper.api.dialects.battleplace.routes import router as battleplace_router
 from gamekeeper.api.dialects.ogp.routes import router as ogp_router
 from gamekeeper.api.dialects.ogs.errors import render as default_render
+from gamekeeper.api.dialects.ogs.pages import router as link_page_router
+from gamekeeper.api.dialects.ogs.pages_view import static_files, template_config
+from gamekeeper.api.dialects.ogs.routes import router as ogs_router
 from gamekeeper.api.errors import exception_handlers
 from gamekeeper.api.guards import rate_limit_ip
 from gamekeeper.api.health import ROUTES as HEALTH_ROUTES
@@ -102,6 +106,10 @@ def create_app(
             admin_router,
             credential_router,
             ogp_router,
+            ogs_router,
+            link_page_router,
+            static_files(),
+            battleplace_router,
             serve_media,  # counts against the per-IP limit, unlike the health routes
             *extra_routes,
         ],
@@ -109,6 +117,7 @@ def create_app(
         guards=[rate_limit_ip],
         exception_handlers=exception_handlers(default_render),
         cors_config=cors,
+        template_config=template_config(),
         openapi_config=_openapi(),
         request_max_body_size=settings.max_body_size,
         lifespan=[lifespan],

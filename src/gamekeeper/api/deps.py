@@ -12,6 +12,7 @@ from gamekeeper.api.guards import Principal, client_ip, principal_of, runtime_of
 from gamekeeper.api.runtime import Runtime
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.identity.types import DeveloperPrincipal, KeyPrincipal, PlayerPrincipal
+from gamekeeper.core.matchmaking.tokens import ClientPrincipal
 from gamekeeper.db.database import SqlUnitOfWork
 
 # What handlers annotate. Core services take the unit of work as their UnitOfWork protocol.
@@ -50,7 +51,7 @@ def provide_actor(request: Request[Any, Any, Any]) -> Actor:
             return Actor("key", cid, ip)
         case DeveloperPrincipal(developer_id=did):
             return Actor("developer", did, ip)
-        case PlayerPrincipal(player_id=pid):
+        case PlayerPrincipal(player_id=pid) | ClientPrincipal(player_id=pid):
             return Actor("player", pid, ip)
         case _:
             return Actor("anonymous", ip=ip)

@@ -54,7 +54,10 @@ def _state(connection: Connection) -> dict[str, Any]:
 
 
 async def _limit(connection: Connection, category: str, identity: str) -> None:
-    decision = await runtime_of(connection).limiter.hit(category, identity)
+    limiter = runtime_of(connection).limiter
+    if not limiter.enabled:
+        return  # nothing counted, no headers: as the limiter's UNLIMITED answer would say
+    decision = await limiter.hit(category, identity)
     state = _state(connection)
     current = state.get("rate_limit")
     if current is None or decision.remaining <= current.remaining:
@@ -64,13 +67,27 @@ async def _limit(connection: Connection, category: str, identity: str) -> None:
 
 
 async def rate_limit_ip(connection: Connection, handler: BaseRouteHandler) -> None:
-    """Every request counts against its client IP (routes may opt out with rate_limit=False)."""
-    if handler.opt.get("rate_limit", True):
-        await _limit(connection, "ip", client_ip(connection))
+    """Every request counts against its client IP (routes may opt out with rate_limit=False).
+
+    A route may name more per-IP categories in ``opt["per_ip"]`` (``PUBLIC`` does): they are
+    counted here, after ``ip``, rather than by a guard of their own, as Litestar hands every
+    guard its own copy of the route handler.
+    """
+    if not handler.opt.get("rate_limit", True) or not runtime_of(connection).limiter.enabled:
+        return
+    ip = client_ip(connection)
+    await _limit(connection, "ip", ip)
+    for category in handler.opt.get("per_ip", ()):
+        await _limit(connection, category, ip)
+
+
+# The ``opt`` of unauthenticated routes: the ``public`` category per client IP, counted by
+# ``rate_limit_ip`` (``@get(..., opt=PUBLIC)``).
+PUBLIC: dict[str, Any] = {"per_ip": ("public",)}
 
 
 async def rate_limit_public(connection: Connection, handler: BaseRouteHandler) -> None:
-    """Unauthenticated routes: the ``public`` category, per client IP."""
+    """Unauthenticated routes: the ``public`` category, per client IP (see also ``PUBLIC``)."""
     await _limit(connection, "public", client_ip(connection))
 
 
@@ -102,6 +119,12 @@ async def _refuse_if_locked_out(connection: Connection) -> None:
     decision = await runtime_of(connection).limiter.check("auth_failure", client_ip(connection))
     if not decision.allowed:
         raise RateLimited(_LOCKED_OUT, retry_after=decision.reset_after)
+
+
+async def refuse_locked_out(connection: Connection, _: BaseRouteHandler) -> None:
+    """Routes that authenticate from their body: an address over its failures is turned away
+    before any work."""
+    await _refuse_if_locked_out(connection)
 
 
 async def _failed(connection: Connection, method: str, error: GamekeeperError) -> GamekeeperError:
@@ -276,6 +299,18 @@ def principal_of(connection: Connection) -> Principal:
 
 
 def guards(*items: Guard, server_to_server: bool = False) -> list[Guard]:
-    """A guard list for a router: browsers refused first when ``server_to_server``."""
+    """A guard list for a router: browsers refused first when ``server_to_server``.
+
+    The guards are folded into one: Litestar hands each guard its own copy of the route
+    handler, a cost paid per guard and request.
+    """
     prefix: Iterable[Guard] = (refuse_browsers,) if server_to_server else ()
-    return [*prefix, *items]
+    chain = (*prefix, *items)
+    if len(chain) <= 1:
+        return list(chain)
+
+    async def all_of(connection: Connection, handler: BaseRouteHandler) -> None:
+        for guard in chain:
+            await guard(connection, handler)
+
+    return [all_of]

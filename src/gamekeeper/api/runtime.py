@@ -15,23 +15,29 @@ from datetime import datetime
 import structlog
 
 from gamekeeper.core.clock import Clock, utcnow
-from gamekeeper.core.events.domain import DomainEvent, OutboxRecorded
+from gamekeeper.core.events.domain import CatalogChanged, DomainEvent, OutboxRecorded
 from gamekeeper.core.identity.secrets import SecretBox, derive_key
 from gamekeeper.core.identity.sessions import SessionPolicy
+from gamekeeper.core.matchmaking.tokens import Signer
 from gamekeeper.db.database import Database
 from gamekeeper.infra.authcache import AuthCache, Invalidator
 from gamekeeper.infra.blobs import BlobStore, make_blob_store
 from gamekeeper.infra.http import SafeHttpClient
+from gamekeeper.infra.itch import HttpItchVerifier
+from gamekeeper.infra.matchmaker import Matchmaker
 from gamekeeper.infra.metrics import Metrics
 from gamekeeper.infra.pubsub import PubSub, make_pubsub
 from gamekeeper.infra.ratelimit import RateLimiter
-from gamekeeper.infra.relay import Relay
+from gamekeeper.infra.readcache import ReadCache
+from gamekeeper.infra.relay import Relay, RelayConfig
 from gamekeeper.infra.sinks import make_sinks
+from gamekeeper.infra.steam import HttpSteamVerifier
 from gamekeeper.settings import Settings
 
 log = structlog.get_logger(__name__)
 USAGE_FLUSH_SECONDS = 30.0
 WAKE_TOPIC = "outbox.wake"
+CATALOG_TOPIC = "catalog.changed"
 
 
 @dataclass
@@ -66,11 +72,13 @@ class Runtime:
             access_ttl=settings.access_token_ttl,
             refresh_ttl=settings.refresh_token_ttl,
         )
+        self.match_signer = Signer(derive_key(secret_key, "gamekeeper/battleplace/v1"))
         self.admin_token_hash = hashlib.sha256(admin_token.encode()).digest()
         self.metrics = Metrics(multiprocess_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         self.pubsub: PubSub = make_pubsub(settings.redis_url)
         self.cache = AuthCache(settings.key_cache_ttl)
         self.invalidator = Invalidator(self.cache, self.pubsub)
+        self.catalog_cache = ReadCache(ttl=settings.catalog_cache_ttl)
         self.sinks = make_sinks(settings)
         self.db = Database(
             settings.sqlalchemy_url,
@@ -79,14 +87,18 @@ class Runtime:
             on_commit=self._on_commit,
             sinks=tuple(sink.name for sink in self.sinks),
         )
+        relay_config = RelayConfig.from_settings(settings)
         self.http = SafeHttpClient(
-            allowed_networks=settings.outbound_allowed_networks, timeout=settings.outbound_timeout
+            allowed_networks=settings.outbound_allowed_networks,
+            timeout=settings.outbound_timeout,
+            max_connections=relay_config.max_in_flight,  # every delivery may hold a connection
         )
         self.relay: Relay | None = None
         if settings.relay_enabled:
             self.relay = Relay(
-                self.db, client=self.http, box=self.box, metrics=self.metrics, sinks=self.sinks
-            )
+                self.db, client=self.http, box=self.box, metrics=self.metrics, sinks=self.sinks,
+                config=relay_config,
+            )  # fmt: skip
         self.limiter = RateLimiter(
             settings.rate_limits,
             redis_url=settings.redis_url,
@@ -94,6 +106,19 @@ class Runtime:
             metrics=self.metrics,
         )
         self.usage = UsageRecorder()
+        # Identity providers behind BattlePlace client auth (their base URLs are settings).
+        self.itch = HttpItchVerifier.from_settings(settings)
+        self.steam = HttpSteamVerifier.from_settings(settings)
+        self.matchmaker = Matchmaker(
+            self.db,
+            self.pubsub,
+            clock=clock,
+            metrics=self.metrics,
+            shards=settings.matchmaker_shards,
+            tick_interval=settings.matchmaker_tick_seconds,
+            session_timeout=settings.match_session_timeout,
+            distributed=settings.redis_url is not None,
+        )
         self.blobs: BlobStore = make_blob_store(settings)
         self._tasks: list[asyncio.Task[None]] = []
         self._relay_task: asyncio.Task[None] | None = None
@@ -102,14 +127,19 @@ class Runtime:
         if self.relay is not None:
             self.pubsub.subscribe(WAKE_TOPIC, self._woken)
         self.invalidator.start()
+        self.matchmaker.subscribe()
+        self.pubsub.subscribe(CATALOG_TOPIC, self._catalog_changed, on_gap=self._catalog_gap)
         await self.pubsub.start()
         for sink in self.sinks:
             await sink.start()
         self._tasks.append(asyncio.create_task(self._flush_usage_forever()))
         if self.relay is not None:
             self._relay_task = asyncio.create_task(self.relay.run(), name="relay")
+        if self.settings.matchmaker_enabled:
+            self.matchmaker.start()
 
     async def stop(self) -> None:
+        await self.matchmaker.stop()
         if self.relay is not None and self._relay_task is not None:
             self.relay.stop()
             await self._relay_task
@@ -124,16 +154,30 @@ class Runtime:
         for sink in self.sinks:
             await sink.close()
         await self.http.aclose()
+        await self.itch.aclose()
+        await self.steam.aclose()
         await self.db.close()
 
     async def _on_commit(self, events: list[DomainEvent]) -> None:
         await self.invalidator.on_commit(events)
+        await self.matchmaker.on_commit(events)
+        if any(isinstance(event, CatalogChanged) for event in events):
+            self.catalog_cache.invalidate()
+            if self.settings.redis_url:  # the other replicas' caches
+                with contextlib.suppress(Exception):
+                    await self.pubsub.publish(CATALOG_TOPIC, b"")
         if any(isinstance(event, OutboxRecorded) for event in events):
             if self.relay is not None:
                 self.relay.wake()
             if self.settings.redis_url:  # relays in other processes
                 with contextlib.suppress(Exception):
                     await self.pubsub.publish(WAKE_TOPIC, b"")
+
+    async def _catalog_changed(self, _topic: str, _message: bytes) -> None:
+        self.catalog_cache.invalidate()
+
+    async def _catalog_gap(self) -> None:
+        self.catalog_cache.invalidate()
 
     async def _woken(self, _topic: str, _message: bytes) -> None:
         if self.relay is not None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+from gamekeeper.core.accounts.store import AccountStore
 from gamekeeper.core.audit import AuditEntry
 from gamekeeper.core.catalog.points import PointsStore
 from gamekeeper.core.catalog.store import CatalogStore
 from gamekeeper.core.events.domain import DomainEvent
 from gamekeeper.core.events.store import EventStore
 from gamekeeper.core.identity.store import IdentityStore
+from gamekeeper.core.matchmaking.results import ResultStore
+from gamekeeper.core.matchmaking.store import MatchmakingStore
 
 
 class AuditStore(Protocol):
@@ -35,8 +39,21 @@ class UnitOfWork(Protocol):
     @property
     def events(self) -> EventStore: ...
 
+    @property
+    def match_results(self) -> ResultStore: ...
+
+    @property
+    def accounts(self) -> AccountStore: ...
+
+    @property
+    def matchmaking(self) -> MatchmakingStore: ...
+
     def now(self) -> datetime:
         """The time of this unit of work, from the application's clock."""
+        ...
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once this transaction has committed (never if it rolls back)."""
         ...
 
     def emit(self, event: DomainEvent) -> None:

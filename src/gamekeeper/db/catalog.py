@@ -6,11 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.elements import ColumnElement
 
 from gamekeeper.core.catalog.types import (
     ApprovalStatus,
@@ -20,28 +19,28 @@ from gamekeeper.core.catalog.types import (
     Listing,
     ListingQuery,
     Platform,
-    SortKey,
 )
 from gamekeeper.core.identity.types import Game
+from gamekeeper.db.catalog_query import COLUMNS, FROM, count_statement, page_statement, parameters
 from gamekeeper.db.tables import developer, developer_identity, game, game_token, listing
 
-_PREFIX = "l_"
-_COLUMNS = [*game.c, *(c.label(_PREFIX + c.name) for c in listing.c)]
-_FROM = listing.join(game, game.c.id == listing.c.game_id)
-_LISTED = listing.c.hidden.is_(False)  # as the partial indexes say it
-_SORT: dict[SortKey, ColumnElement[Any]] = {
-    SortKey.NAME: func.lower(game.c.name),
-    **{key: listing.c[key.value] for key in SortKey if key != SortKey.NAME},
-}
+_GAME_NAMES = tuple(c.name for c in game.c)
+_LISTING_NAMES = tuple(c.name for c in listing.c)
+_LISTED = listing.c.hidden.is_(False)
+# Built once: a statement object is reused from SQLAlchemy's compiled cache, and ``==`` on a
+# bound parameter renders once, where ``IN`` renders its parameters on every execution.
+_BY_ID = select(*COLUMNS).select_from(FROM).where(listing.c.game_id == bindparam("game_id"))
 
 
-def _catalog_game(row: RowMapping) -> CatalogGame:
-    values = {name[len(_PREFIX) :]: row[name] for name in row if name.startswith(_PREFIX)}
+def _catalog_game(row: Sequence[Any], start: int = 0) -> CatalogGame:
+    """The game of a row holding ``COLUMNS`` from position ``start``."""
+    middle = start + len(_GAME_NAMES)
+    fields = dict(zip(_GAME_NAMES, row[start:middle], strict=True))
+    fields["allowed_origins"] = tuple(fields["allowed_origins"])
+    values = dict(zip(_LISTING_NAMES, row[middle : middle + len(_LISTING_NAMES)], strict=True))
     values["platform"] = Platform(values["platform"])
     values["approval_status"] = ApprovalStatus(values["approval_status"])
     values["org_rewards_split"] = dict(values["org_rewards_split"])
-    fields = {c.name: row[c.name] for c in game.c}
-    fields["allowed_origins"] = tuple(fields["allowed_origins"])
     return CatalogGame(Game(**fields), Listing(**values))
 
 
@@ -75,21 +74,22 @@ class SqlCatalogStore:
         )
 
     async def get(self, game_id: str) -> CatalogGame | None:
-        found = await self.get_many([game_id])
-        return found[0] if found else None
+        row = (await self._conn.execute(_BY_ID, {"game_id": game_id})).first()
+        return None if row is None else _catalog_game(row)
 
     async def get_many(self, game_ids: Sequence[str]) -> list[CatalogGame]:
         if not game_ids:
             return []
-        statement = select(*_COLUMNS).select_from(_FROM).where(listing.c.game_id.in_(game_ids))
-        return [_catalog_game(row) for row in await self._rows(statement)]
+        statement = select(*COLUMNS).select_from(FROM).where(listing.c.game_id.in_(game_ids))
+        return [_catalog_game(row) for row in await self._conn.execute(statement)]
 
     async def query(self, query: ListingQuery) -> tuple[list[CatalogGame], int]:
-        filters = _filters(query)
-        total_statement = select(func.count()).select_from(_FROM).where(*filters)
-        total = int((await self._conn.execute(total_statement)).scalar_one())
-        statement = _page(select(*_COLUMNS).select_from(_FROM).where(*filters), query)
-        return [_catalog_game(row) for row in await self._rows(statement)], total
+        values = parameters(query)
+        rows = (await self._conn.execute(page_statement(query), values)).all()
+        if query.text and rows:  # the search's rows carry the count of matches
+            return [_catalog_game(row) for row in rows], int(rows[0][-1])
+        total = (await self._conn.execute(count_statement(query), values)).scalar_one()
+        return [_catalog_game(row) for row in rows], int(total)
 
     # Tokens
     async def add_token(self, value: GameToken) -> GameToken:
@@ -132,13 +132,13 @@ class SqlCatalogStore:
         if not token_addresses:
             return found
         statement = (
-            select(game_token.c.token_address.label("token"), *_COLUMNS)
-            .select_from(_FROM.join(game_token, game_token.c.game_id == listing.c.game_id))
+            select(game_token.c.token_address.label("token"), *COLUMNS)
+            .select_from(FROM.join(game_token, game_token.c.game_id == listing.c.game_id))
             .where(game_token.c.token_address.in_(token_addresses), _LISTED)
             .order_by(game_token.c.created_at, game_token.c.game_id)
         )
-        for row in await self._rows(statement):
-            found.setdefault(row["token"], []).append(_catalog_game(row))
+        for row in await self._conn.execute(statement):
+            found.setdefault(row[0], []).append(_catalog_game(row, start=1))
         return found
 
     # Developers and their outside identities
@@ -190,46 +190,3 @@ def _token_values(value: GameToken) -> dict[str, Any]:
         "chain": value.chain,
         "created_at": value.created_at,
     }
-
-
-def _filters(query: ListingQuery) -> list[ColumnElement[bool]]:
-    filters: list[ColumnElement[bool]] = []
-    if query.developer_id is None:
-        filters.append(_LISTED)
-    else:
-        filters.append(
-            or_(
-                listing.c.creator_id == query.developer_id, listing.c.owner_id == query.developer_id
-            )
-        )
-    if query.text:
-        pattern = "%" + _escape_like(query.text) + "%"
-        # ILIKE on PostgreSQL, lower() LIKE lower() on SQLite (ASCII case-folding only there).
-        filters.append(
-            or_(
-                game.c.name.ilike(pattern, escape="\\"),
-                listing.c.description.ilike(pattern, escape="\\"),
-            )
-        )
-    return filters
-
-
-def _page(statement: Select[Any], query: ListingQuery) -> Select[Any]:
-    """Order by the sort value, then the game id, so equal values still have one order."""
-    column, tiebreak = _SORT[query.sort], listing.c.game_id
-    if query.after is not None:
-        value, after_id = query.after.value, query.after.game_id
-        if query.descending:
-            keyset = or_(column < value, and_(column == value, tiebreak < after_id))
-        else:
-            keyset = or_(column > value, and_(column == value, tiebreak > after_id))
-        statement = statement.where(keyset)
-    if query.descending:
-        statement = statement.order_by(column.desc(), tiebreak.desc())
-    else:
-        statement = statement.order_by(column.asc(), tiebreak.asc())
-    return statement.offset(query.offset).limit(query.limit)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -10,7 +10,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gamekeeper.core.identity.errors import EmailTaken, IdentityTaken, SlugTaken
+from gamekeeper.core.identity.errors import EmailTaken, IdentityTaken, PlayerNotFound, SlugTaken
 from gamekeeper.core.identity.store import RefreshRecord, SessionRecord
 from gamekeeper.core.identity.types import (
     Credential,
@@ -58,6 +58,51 @@ def _game_values(value: Game) -> dict[str, Any]:
 
 def _credential(row: RowMapping) -> Credential:
     return Credential(**{**row, "kind": KeyKind(row["kind"]), "scopes": tuple(row["scopes"])})
+
+
+# Session statements, built once: every sign-in and refresh runs them. On PostgreSQL the
+# session row (or its new expiry) and the refresh token go in one statement, a data-modifying
+# CTE (SQLite has none: two statements there, which cost no round trip).
+_ADD_SESSION = insert(player_session).values(
+    id=bindparam("sid"),
+    player_id=bindparam("pid"),
+    created_at=bindparam("at"),
+    expires_at=bindparam("session_expires_at"),
+)
+_EXTEND_SESSION = (
+    update(player_session)
+    .where(player_session.c.id == bindparam("sid"))
+    .values(expires_at=bindparam("session_expires_at"))
+)
+_ADD_REFRESH = insert(refresh_token).values(
+    token_hash=bindparam("refresh_hash"),
+    session_id=bindparam("sid"),
+    created_at=bindparam("at"),
+    expires_at=bindparam("refresh_expires_at"),
+)
+_OPEN_SESSION = _ADD_REFRESH.add_cte(_ADD_SESSION.cte("new_session"))
+_ROTATE_REFRESH = _ADD_REFRESH.add_cte(_EXTEND_SESSION.cte("extended_session"))
+_SPEND_REFRESH = (
+    update(refresh_token)
+    .where(
+        refresh_token.c.token_hash == bindparam("hash"),
+        refresh_token.c.spent_at.is_(None),
+        refresh_token.c.expires_at > bindparam("at"),
+        select(player_session.c.id)
+        .where(
+            player_session.c.id == refresh_token.c.session_id,
+            player_session.c.revoked_at.is_(None),
+        )
+        .exists(),
+    )
+    .values(spent_at=bindparam("at"))
+    .returning(
+        refresh_token.c.session_id,
+        select(player_session.c.player_id)
+        .where(player_session.c.id == refresh_token.c.session_id)
+        .scalar_subquery(),
+    )
+)
 
 
 class SqlIdentityStore:
@@ -247,27 +292,29 @@ class SqlIdentityStore:
         return [PlayerIdentity(**row) for row in (await self._conn.execute(statement)).mappings()]
 
     # Sessions
-    async def add_session(self, value: SessionRecord) -> None:
-        await self._conn.execute(
-            insert(player_session).values(
-                id=value.id,
-                player_id=value.player_id,
-                created_at=value.created_at,
-                expires_at=value.expires_at,
-                revoked_at=value.revoked_at,
-            )
-        )
+    async def open_session(
+        self, value: SessionRecord, *, refresh_hash: str, refresh_expires_at: datetime
+    ) -> None:
+        session_row = {
+            "sid": value.id,
+            "pid": value.player_id,
+            "at": value.created_at,
+            "session_expires_at": value.expires_at,
+            "refresh_hash": refresh_hash,
+            "refresh_expires_at": refresh_expires_at,
+        }
+        try:
+            if self._conn.dialect.name == "postgresql":
+                await self._conn.execute(_OPEN_SESSION, session_row)
+            else:
+                await self._conn.execute(_ADD_SESSION, session_row)
+                await self._conn.execute(_ADD_REFRESH, session_row)
+        except IntegrityError as exc:
+            raise PlayerNotFound() from exc
 
     async def get_session(self, session_id: str) -> SessionRecord | None:
         row = await self._one(select(player_session).where(player_session.c.id == session_id))
         return None if row is None else SessionRecord(**row)
-
-    async def extend_session(self, session_id: str, expires_at: datetime) -> None:
-        await self._conn.execute(
-            update(player_session)
-            .where(player_session.c.id == session_id)
-            .values(expires_at=expires_at)
-        )
 
     async def revoke_session(self, session_id: str, at: datetime) -> bool:
         result = await self._conn.execute(
@@ -277,18 +324,6 @@ class SqlIdentityStore:
         )
         return result.rowcount == 1
 
-    async def add_refresh_token(
-        self, token_hash: str, *, session_id: str, created_at: datetime, expires_at: datetime
-    ) -> None:
-        await self._conn.execute(
-            insert(refresh_token).values(
-                token_hash=token_hash,
-                session_id=session_id,
-                created_at=created_at,
-                expires_at=expires_at,
-            )
-        )
-
     async def get_refresh_token(self, token_hash: str) -> RefreshRecord | None:
         row = await self._one(
             select(
@@ -297,11 +332,28 @@ class SqlIdentityStore:
         )
         return None if row is None else RefreshRecord(**row)
 
-    async def spend_refresh_token(self, token_hash: str, at: datetime) -> bool:
+    async def spend_refresh_token(self, token_hash: str, at: datetime) -> tuple[str, str] | None:
         # Conditional update: of two concurrent refreshes with one token, exactly one wins.
-        result = await self._conn.execute(
-            update(refresh_token)
-            .where(refresh_token.c.token_hash == token_hash, refresh_token.c.spent_at.is_(None))
-            .values(spent_at=at)
-        )
-        return result.rowcount == 1
+        row = (await self._conn.execute(_SPEND_REFRESH, {"hash": token_hash, "at": at})).first()
+        return None if row is None else (row[0], row[1])
+
+    async def rotate_refresh_token(
+        self,
+        session_id: str,
+        *,
+        refresh_hash: str,
+        at: datetime,
+        refresh_expires_at: datetime,
+    ) -> None:
+        row = {
+            "sid": session_id,
+            "at": at,
+            "session_expires_at": refresh_expires_at,
+            "refresh_hash": refresh_hash,
+            "refresh_expires_at": refresh_expires_at,
+        }
+        if self._conn.dialect.name == "postgresql":
+            await self._conn.execute(_ROTATE_REFRESH, row)
+        else:
+            await self._conn.execute(_EXTEND_SESSION, row)
+            await self._conn.execute(_ADD_REFRESH, row)

@@ -49,7 +49,7 @@ class Outcome:
     at: datetime
     http_status: int | None = None
     error: str | None = None
-    attempted: bool = True  # False: postponed without trying (open circuit)
+    attempted: bool = True  # False: handed back unsent (open circuit, lease running out)
 
 
 async def claim(
@@ -151,6 +151,14 @@ _RECORD = (
 )
 
 
+# A delivery handed back unsent: its attempt is not counted and its last answer stays.
+_GIVE_BACK = (
+    update(delivery)
+    .where(delivery.c.id == bindparam("b_id"), delivery.c.attempts == bindparam("b_attempt"))
+    .values(attempts=bindparam("b_attempts"), next_attempt_at=bindparam("b_next"))
+)
+
+
 async def record(conn: AsyncConnection, outcomes: list[Outcome]) -> None:
     """Write a batch of outcomes and the failing/healthy state of their webhooks."""
     rows: list[dict[str, Any]] = [
@@ -158,15 +166,29 @@ async def record(conn: AsyncConnection, outcomes: list[Outcome]) -> None:
             "b_id": o.job.delivery_id,
             "b_attempt": o.job.attempt,
             "b_status": o.status,
-            "b_attempts": o.job.attempt if o.attempted else o.job.attempt - 1,
+            "b_attempts": o.job.attempt,
             "b_next": o.next_attempt_at,
             "b_http": o.http_status,
             "b_error": o.error[:1000] if o.error else None,
             "b_delivered": o.at if o.status == "delivered" else None,
         }
         for o in outcomes
+        if o.attempted
     ]
-    await conn.execute(_RECORD, rows)
+    returned: list[dict[str, Any]] = [
+        {
+            "b_id": o.job.delivery_id,
+            "b_attempt": o.job.attempt,
+            "b_attempts": o.job.attempt - 1,
+            "b_next": o.next_attempt_at,
+        }
+        for o in outcomes
+        if not o.attempted
+    ]
+    if rows:
+        await conn.execute(_RECORD, rows)
+    if returned:
+        await conn.execute(_GIVE_BACK, returned)
     healthy = {o.job.webhook.id for o in outcomes if o.job.webhook and o.status == "delivered"}
     failing = {
         o.job.webhook.id: o.at

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     Date,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -392,3 +393,199 @@ Index(
     point_total.c.points.desc(),
     point_total.c.player_id,
 )
+
+# Matchmaking (BattlePlace). A request's id is its match token; a session's id is its
+# externalSessionId. Tokens and tickets derive from ids by HMAC, so none is stored.
+match_request = Table(
+    "match_request",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("game_id", String(ID), ForeignKey("game.id", ondelete="CASCADE"), nullable=False),
+    Column("player_id", String(ID), ForeignKey("player.id", ondelete="CASCADE"), nullable=False),
+    Column("team_sizes", Json, nullable=False),
+    Column("match_tag", String(64)),
+    Column("server_tag", String(64)),
+    Column("info", Json),
+    Column("rating", Float, nullable=False),
+    Column("status", String(16), nullable=False),  # waiting | matched | failed | cancelled
+    Column("reason", String(16)),
+    Column("session_id", String(32)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("deadline_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+# What a starting engine loads, and what a leader scans for changes it missed.
+Index(
+    "ix_match_request_waiting",
+    match_request.c.game_id,
+    match_request.c.created_at,
+    sqlite_where=match_request.c.status == "waiting",
+    postgresql_where=match_request.c.status == "waiting",
+)
+Index("ix_match_request_updated_at", match_request.c.updated_at)
+
+match_session = Table(
+    "match_session",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("game_id", String(ID), ForeignKey("game.id", ondelete="CASCADE"), nullable=False),
+    Column("team_sizes", Json, nullable=False),
+    Column("match_tag", String(64)),
+    Column("server_tag", String(64)),
+    Column("server_name", String(64)),
+    Column("server_info", Json),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("fetched_at", UTCDateTime),
+    Column("status", String(16), nullable=False),  # open | finished | cancelled
+    Column("ranks", Json),
+    Column("rated", Boolean, nullable=False),
+    Column("ended_at", UTCDateTime),
+)
+Index(
+    "ix_match_session_unfetched",
+    match_session.c.game_id,
+    match_session.c.server_name,
+    sqlite_where=match_session.c.fetched_at.is_(None),
+    postgresql_where=match_session.c.fetched_at.is_(None),
+)
+
+# One row per request ever placed in a session: the primary key is what makes
+# "a request is in at most one session, ever" a database rule.
+match_member = Table(
+    "match_member",
+    metadata,
+    Column(
+        "request_id",
+        String(32),
+        ForeignKey("match_request.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "session_id",
+        String(32),
+        ForeignKey("match_session.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("player_id", String(ID), nullable=False),
+    Column("team_index", Integer, nullable=False),
+    Column("mate_index", Integer, nullable=False),
+    Column("info", Json),
+)
+
+match_server = Table(
+    "match_server",
+    metadata,
+    Column("game_id", String(ID), ForeignKey("game.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("server_tag", String(64)),
+    Column("info", Json),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("session_id", String(32)),  # the session it hosts; free when NULL
+    Column("registered_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False, index=True),
+)
+
+# A participant's (or the server's, reporter "server") account of how a session ended.
+match_report = Table(
+    "match_report",
+    metadata,
+    Column(
+        "session_id",
+        String(32),
+        ForeignKey("match_session.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("reporter", String(ID), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("ranks", Json),
+    Column("reported_at", UTCDateTime, nullable=False),
+)
+
+skill_rating = Table(
+    "skill_rating",
+    metadata,
+    Column("game_id", String(ID), ForeignKey("game.id", ondelete="CASCADE"), primary_key=True),
+    Column("player_id", String(ID), ForeignKey("player.id", ondelete="CASCADE"), primary_key=True),
+    Column("mu", Float, nullable=False),
+    Column("sigma", Float, nullable=False),
+    Column("conservative", Float, nullable=False),
+    Column("matches", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+# Rank: how many players of the game stand above a conservative rating.
+Index("ix_skill_rating_rank", skill_rating.c.game_id, skill_rating.c.conservative)
+
+
+# --- Player accounts (OGS) ------------------------------------------------------------------
+
+# Short codes mailed to a player (sign-in, email verification). Codes are short, so they are
+# stored as an HMAC under an installation key, and each allows a few wrong guesses only.
+account_code = Table(
+    "account_code",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("player_id", String(ID), ForeignKey("player.id", ondelete="CASCADE"), nullable=False),
+    Column("purpose", String(16), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+)
+Index("ix_account_code_by_player", account_code.c.player_id, account_code.c.purpose)
+
+# Web auth codes: a signed-in player hands one to a game, which spends it once.
+web_code = Table(
+    "web_code",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column(
+        "player_id",
+        String(ID),
+        ForeignKey("player.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+    Column("used_by_game_id", String(ID)),
+)
+
+# A game's request to link one of its users to a player, decided on the link page.
+link_token = Table(
+    "link_token",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column(
+        "game_id", String(ID), ForeignKey("game.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("game_user_id", String(255), nullable=False),
+    Column("redirect_url", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("player_id", String(ID), ForeignKey("player.id", ondelete="CASCADE")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("decided_at", UTCDateTime),
+)
+
+# A game user linked to a player: one player per game user, one game user per player and game.
+account_link = Table(
+    "account_link",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("game_id", String(ID), ForeignKey("game.id", ondelete="CASCADE"), nullable=False),
+    Column("game_user_id", String(255), nullable=False),
+    Column(
+        "player_id",
+        String(ID),
+        ForeignKey("player.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("linked_at", UTCDateTime, nullable=False),
+)
+Index("uq_account_link_game_user", account_link.c.game_id, account_link.c.game_user_id, unique=True)
+Index("uq_account_link_game_player", account_link.c.game_id, account_link.c.player_id, unique=True)

@@ -4,15 +4,18 @@
     ├── OutboundRefused    the URL or an address it resolves to is not allowed; never retry
     └── OutboundFailed     DNS or network error, deadline passed; may be retried
 
-Every request and redirect hop resolves its host once and is refused if any address is not
-public and not inside ``allowed_networks``. The pool's network backend then connects only to the
-checked addresses (handed over in a context variable), so a second DNS answer cannot move the
-connection (DNS rebinding). URLs keep their host name: ``Host``, SNI and certificate checks use
-the real name, and pooled connections are keyed by name, so a connection verified for one name
-never carries another's request. One deadline covers resolve, connect, send and the whole body.
-Bodies are read raw (we ask for identity encoding and never decompress: no compression bombs)
-and cut at ``max_bytes`` with ``truncated`` set: webhooks need only the status, and a large reply
-must not turn a delivery into a retry.
+Built on aiohttp, whose C parser makes a request about a tenth of the CPU of the alternatives we
+measured (docs/benchmarks.md, outbox). Every request and redirect hop resolves its host once and
+is refused if any address is not public and not inside ``allowed_networks``. The connection pool's
+resolver then answers only the checked addresses (handed over in a context variable), so a second
+DNS answer cannot move the connection (DNS rebinding). URLs keep their host name: ``Host``, SNI
+and certificate checks use the real name, and pooled connections are keyed by name, so a
+connection verified for one name never carries another's request. One deadline covers resolve,
+connect, send and the whole body. Redirects are never followed by the pool, only by ``request``
+itself, hop by hop, each hop checked. Bodies are read raw (we ask for identity encoding and never
+decompress: no compression bombs) and cut at ``max_bytes`` with ``truncated`` set: webhooks need
+only the status, and a large reply must not turn a delivery into a retry. Every pooled connection
+is kept alive (up to ``max_connections``): size it to the concurrency of the caller.
 """
 
 from __future__ import annotations
@@ -22,19 +25,20 @@ import ipaddress
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
-from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Any
+from dataclasses import dataclass, field
 
-import httpcore
-import httpx
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
 from gamekeeper import __version__
 
 __all__ = [
-    "OutboundError", "OutboundFailed", "OutboundRefused", "OutboundResponse", "SafeHttpClient",
+    "OutboundError", "OutboundFailed", "OutboundRefused", "OutboundRequest", "OutboundResponse",
+    "SafeHttpClient",
 ]  # fmt: skip
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -44,10 +48,7 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Framing and routing are ours to set; a user-given header must not change them.
 _RESERVED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
-_NETWORK_ERRORS = (
-    httpx.HTTPError, httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError,
-    httpcore.UnsupportedProtocol,
-)  # fmt: skip
+_LITERALS_KEPT = 1024
 # (host, checked addresses) of the request being sent by the current task.
 _PINNED: ContextVar[tuple[str, Sequence[str]] | None] = ContextVar("outbound_pin", default=None)
 
@@ -69,10 +70,23 @@ class OutboundFailed(OutboundError):
 @dataclass(frozen=True, slots=True)
 class OutboundResponse:
     status: int
-    headers: httpx.Headers
+    headers: Mapping[str, str]  # case-insensitive
     body: bytes  # at most max_bytes, as sent on the wire
-    elapsed: float  # seconds, from the call until the body was read
+    elapsed: float = 0.0  # seconds, from the call until the body was read
     truncated: bool = False  # the body went on past max_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundRequest:
+    """What a ``transport`` (the test seam) is asked to send, once its addresses are checked."""
+
+    method: str
+    url: str  # with the host name, as the request would carry it
+    headers: Mapping[str, str] = field(default_factory=dict)
+    content: bytes | None = None
+
+
+Transport = Callable[[OutboundRequest], Awaitable[OutboundResponse]]
 
 
 async def _resolve(host: str, port: int) -> list[str]:
@@ -95,84 +109,37 @@ def _is_public(address: IPAddress) -> bool:
     return address.is_global and not (address.is_multicast or address.is_reserved)
 
 
-class _PinnedBackend(httpcore.AsyncNetworkBackend):
-    """Opens connections only to the addresses checked for the current request."""
+class _PinnedResolver(AbstractResolver):
+    """Answers the pool's lookups with the addresses checked for the current request, only."""
 
-    def __init__(self) -> None:
-        self._inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's signature
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.AsyncNetworkStream:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         pinned = _PINNED.get()
         if pinned is None or pinned[0] != host:
-            raise httpcore.ConnectError(f"no checked address for {host}")
-        error = httpcore.ConnectError(f"no address for {host}")
-        for address in pinned[1]:
-            try:
-                return await self._inner.connect_tcp(
-                    address, port, timeout, local_address, socket_options
-                )
-            except httpcore.ConnectError as exc:
-                error = exc
-        raise error
+            raise OSError(f"no checked address for {host}")
+        return [
+            ResolveResult(
+                hostname=host,
+                host=address,
+                port=port,
+                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+            for address in pinned[1]
+        ]
 
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-class _Body(httpx.AsyncByteStream):
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._stream:
-            yield chunk
-
-    async def aclose(self) -> None:
-        await self._stream.aclose()
-
-
-class _PinnedTransport(httpx.AsyncBaseTransport):
-    """An httpx transport over an httpcore pool that uses ``_PinnedBackend``."""
-
-    def __init__(self, *, verify: ssl.SSLContext | bool, max_connections: int) -> None:
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
-            max_connections=max_connections,
-            max_keepalive_connections=min(20, max_connections),
-            keepalive_expiry=5.0,
-            network_backend=_PinnedBackend(),
-        )
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        target = httpcore.URL(
-            scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
-        )
-        sent = httpcore.Request(
-            request.method, target, headers=request.headers.raw, content=request.stream,
-            extensions=request.extensions,
-        )  # fmt: skip
-        got = await self._pool.handle_async_request(sent)
-        return httpx.Response(
-            got.status, headers=got.headers, stream=_Body(got.stream), extensions=got.extensions
-        )
-
-    async def aclose(self) -> None:
-        await self._pool.aclose()
+    async def close(self) -> None:
+        pass
 
 
 class SafeHttpClient:
     """Sends requests to user-given URLs without letting them reach private addresses.
 
-    ``transport`` (a test seam, e.g. ``httpx.MockTransport``) replaces the network entirely, and
-    with it ``verify`` and ``max_connections``; addresses are still checked before it is called.
+    ``transport`` (a test seam: an async callable from ``OutboundRequest`` to
+    ``OutboundResponse``) replaces the network entirely, and with it ``verify`` and
+    ``max_connections``; addresses are still checked before it is called.
     """
 
     def __init__(
@@ -183,7 +150,7 @@ class SafeHttpClient:
         max_bytes: int = 1_048_576,
         user_agent: str = f"Gamekeeper/{__version__}",
         max_connections: int = 200,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: Transport | None = None,
         resolver: Resolver | None = None,
         verify: ssl.SSLContext | bool = True,
     ) -> None:
@@ -191,17 +158,18 @@ class SafeHttpClient:
         self._timeout = timeout
         self._max_bytes = max_bytes
         self._resolve = resolver or _resolve
-        self._client = httpx.AsyncClient(
-            transport=transport or _PinnedTransport(verify=verify, max_connections=max_connections),
-            headers={"User-Agent": user_agent, "Accept-Encoding": "identity"},
-            cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),  # stores none
-            trust_env=False,  # no proxy, netrc or CA bundle from the environment
-            follow_redirects=False,
-        )
+        self._transport = transport
+        self._headers = {"User-Agent": user_agent, "Accept-Encoding": "identity"}
+        self._verify = verify
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None  # made in the loop that first sends
+        self._literals: set[str] = set()  # address literals already found allowed
 
     async def aclose(self) -> None:
         """Close pooled connections."""
-        await self._client.aclose()
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
 
     async def request(
         self,
@@ -221,51 +189,84 @@ class SafeHttpClient:
         target = _parse(url)
         method = method.upper()
         sent = {k: v for k, v in (headers or {}).items() if k.lower() not in _RESERVED_HEADERS}
-        hops = 0
         try:
             async with asyncio.timeout(limit):
-                while True:
-                    response = await self._send(method, target, sent, content, limit)
-                    try:
-                        status, location = response.status_code, response.headers.get("location")
-                        if status not in _REDIRECTS or not location or hops == follow_redirects:
-                            body, truncated = await _read(response, cap)
-                            break
-                    finally:
-                        await response.aclose()
-                    hops += 1
-                    following = _parse(str(target.join(location)))
+                for hop in range(follow_redirects + 1):
+                    got = await self._send(method, target, sent, content, cap)
+                    location = got.headers.get("location")
+                    if got.status not in _REDIRECTS or not location or hop == follow_redirects:
+                        break
+                    following = _parse(target.join(_url(location)))
                     if _origin(following) != _origin(target):
                         sent = {}  # the caller's headers may hold credentials for the first site
-                    if (status == 303 and method != "HEAD") or (
-                        status in {301, 302} and method == "POST"
+                    if (got.status == 303 and method != "HEAD") or (
+                        got.status in {301, 302} and method == "POST"
                     ):
                         method, content = "GET", None
                     target = following
         except TimeoutError as exc:
             raise OutboundFailed(f"no complete response within {limit:g} s") from exc
-        except _NETWORK_ERRORS as exc:
-            raise OutboundFailed(f"{type(exc).__name__}: {exc}") from exc
+        except aiohttp.InvalidURL as exc:
+            raise OutboundRefused(f"not a usable URL: {exc}") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise OutboundFailed(_describe(exc)) from exc
         elapsed = time.monotonic() - started
-        return OutboundResponse(status, response.headers, body, elapsed, truncated)
+        return OutboundResponse(got.status, got.headers, got.body, elapsed, got.truncated)
 
     async def _send(
-        self, method: str, url: httpx.URL, headers: dict[str, str], body: bytes | None, limit: float
-    ) -> httpx.Response:
-        host = url.raw_host.decode("ascii")
-        addresses = await self._check(host, url.port or (443 if url.scheme == "https" else 80))
-        request = self._client.build_request(
-            method, url, headers=headers, content=body, timeout=limit
-        )
+        self, method: str, url: URL, headers: dict[str, str], body: bytes | None, cap: int
+    ) -> OutboundResponse:
+        host = url.raw_host or ""
+        addresses = await self._check(host, url.port or 80)
+        if self._transport is not None:
+            request = OutboundRequest(method, str(url), {**self._headers, **headers}, body)
+            fake = await self._transport(request)
+            answered = CIMultiDictProxy(CIMultiDict(fake.headers))
+            return OutboundResponse(
+                fake.status, answered, fake.body[:cap], truncated=len(fake.body) > cap
+            )
         token = _PINNED.set((host, addresses))
         try:
-            return await self._client.send(request, stream=True)
+            response = await self._pool().request(
+                method, url, headers=headers, data=body, allow_redirects=False
+            )
         finally:
             _PINNED.reset(token)
+        try:
+            content, truncated = await _read(response, cap)
+        finally:
+            if response.content.is_eof():
+                response.release()  # back to the pool
+            else:
+                response.close()  # cut short: the connection cannot be reused
+        return OutboundResponse(response.status, response.headers, content, 0.0, truncated)
+
+    def _pool(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self._max_connections,
+                limit_per_host=0,
+                use_dns_cache=False,  # every connection asks the pinned resolver
+                resolver=_PinnedResolver(),
+                ssl=self._verify,
+                keepalive_timeout=5.0,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                headers=self._headers,
+                cookie_jar=aiohttp.DummyCookieJar(),  # stores none
+                auto_decompress=False,
+                trust_env=False,  # no proxy or netrc from the environment
+                timeout=aiohttp.ClientTimeout(total=None),  # ours covers the whole exchange
+            )
+        return self._session
 
     async def _check(self, host: str, port: int) -> list[str]:
+        if host in self._literals:  # an address in the URL: its verdict cannot change
+            return [host]
+        literal = _is_ip(host)
         try:
-            found = [host] if _is_ip(host) else await self._resolve(host, port)
+            found = [host] if literal else await self._resolve(host, port)
         except OSError as exc:
             raise OutboundFailed(f"cannot resolve {host}: {exc}") from exc
         if not found:
@@ -278,6 +279,8 @@ class SafeHttpClient:
             if not (_is_public(address) or self._allows(address)):
                 where = host if text == host else f"{host} resolves to {text}, which"
                 raise OutboundRefused(f"{where} is not a public address")
+        if literal and len(self._literals) < _LITERALS_KEPT:
+            self._literals.add(host)
         return found
 
     def _allows(self, address: IPAddress) -> bool:
@@ -285,16 +288,20 @@ class SafeHttpClient:
         return any(address in net or (mapped and mapped in net) for net in self._allowed)
 
 
-def _parse(url: str) -> httpx.URL:
+def _url(text: str) -> URL:
     try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError):
+        return URL(text)
+    except (ValueError, TypeError):
         raise OutboundRefused("not a valid URL") from None
+
+
+def _parse(url: str | URL) -> URL:
+    parsed = _url(url) if isinstance(url, str) else url
     if parsed.scheme not in {"http", "https"}:
         raise OutboundRefused(f"scheme {parsed.scheme!r} is not allowed; use http or https")
     if not parsed.raw_host:
         raise OutboundRefused("the URL has no host")
-    if parsed.userinfo:
+    if parsed.raw_user is not None or parsed.raw_password is not None:
         raise OutboundRefused("credentials in the URL are not allowed")
     return parsed
 
@@ -307,15 +314,30 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-def _origin(url: httpx.URL) -> tuple[str, bytes, int | None]:
+def _origin(url: URL) -> tuple[str, str | None, int | None]:
     return url.scheme, url.raw_host, url.port
 
 
-async def _read(response: httpx.Response, cap: int) -> tuple[bytes, bool]:
-    if response.is_stream_consumed:  # read already, as by httpx.MockTransport
-        return response.content[:cap], len(response.content) > cap
+# The library's exceptions, named for a log line the way operators read them.
+_KINDS: tuple[tuple[type[BaseException], str], ...] = (
+    (aiohttp.ClientSSLError, "TLSError"),
+    (aiohttp.ClientConnectorError, "ConnectError"),
+    (aiohttp.ServerDisconnectedError, "Disconnected"),
+    (aiohttp.ClientResponseError, "ProtocolError"),
+    (aiohttp.ClientPayloadError, "ProtocolError"),
+    (aiohttp.ClientOSError, "NetworkError"),
+)
+
+
+def _describe(exc: BaseException) -> str:
+    kind = next((name for cls, name in _KINDS if isinstance(exc, cls)), type(exc).__name__)
+    text = str(exc).strip()
+    return f"{kind}: {text}" if text else kind
+
+
+async def _read(response: aiohttp.ClientResponse, cap: int) -> tuple[bytes, bool]:
     body = bytearray()
-    async for chunk in response.aiter_raw():
+    async for chunk in response.content.iter_any():
         body += chunk
         if len(body) > cap:
             return bytes(body[:cap]), True

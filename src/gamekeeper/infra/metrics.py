@@ -86,6 +86,33 @@ class Metrics:
             registry=owner,
             multiprocess_mode="livesum",
         )
+        self.matches = Counter(
+            "gamekeeper_matchmaking_sessions",
+            "Sessions the matchmaker formed.",
+            registry=owner,
+        )
+        self.match_failures = Counter(
+            "gamekeeper_matchmaking_failures",
+            "Match requests that failed (no server, timed out).",
+            registry=owner,
+        )
+        self.match_shards_led = Gauge(
+            "gamekeeper_matchmaking_shards_led",
+            "Matchmaking shards this process leads.",
+            registry=owner,
+            multiprocess_mode="livesum",
+        )
+        self.match_waiting = Gauge(
+            "gamekeeper_matchmaking_waiting",
+            "Match requests waiting in the engines this process leads.",
+            registry=owner,
+            multiprocess_mode="livesum",
+        )
+
+    def matchmaking_tick(self, sessions: int, failures: int, waiting: int) -> None:
+        self.matches.inc(sessions)
+        self.match_failures.inc(failures)
+        self.match_waiting.set(waiting)
 
     def render(self) -> tuple[bytes, str]:
         """Return the exposition body and its content type."""

@@ -2,19 +2,22 @@
 
 At-least-once: a delivery is marked delivered only after the receiver said so (2xx, or a broker
 acknowledgement); a relay killed at any moment leaves its claims to expire and be retried, and a
-retried webhook carries the same ``webhook-id``. Each webhook has its own concurrency limit and
-circuit breaker, and claims skip webhooks that are saturated or broken, so one slow or dead
-endpoint never delays the others. Outcomes are written in batches.
+retried webhook carries the same ``webhook-id``. Each webhook has a lane (``lanes.py``): at most
+``per_webhook`` requests in flight, the rest of what a claim took queued behind them (and handed
+back if it would wait past half its lease), and a circuit breaker. Claims skip webhooks whose
+lane is full or broken, so one slow or dead endpoint never delays the others. Outcomes are
+written in batches.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import defaultdict
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -27,54 +30,34 @@ from gamekeeper.db import relay as queries
 from gamekeeper.db.database import Database
 from gamekeeper.db.relay import Job, Outcome
 from gamekeeper.infra.http import OutboundFailed, OutboundRefused, SafeHttpClient
+from gamekeeper.infra.lanes import Lane
 from gamekeeper.infra.metrics import Metrics
 from gamekeeper.infra.sinks import Sink
 from gamekeeper.infra.webhook_request import build
+from gamekeeper.settings import Settings
 
 log = structlog.get_logger(__name__)
 RESPONSE_LIMIT = 64 * 1024  # a webhook's answer matters only by its status
 
 
-@dataclass
-class Circuit:
-    """Consecutive failures of one endpoint; open (skipped) for a cool-down after too many."""
-
-    failures: int = 0
-    open_until: float = 0.0
-
-    threshold = 5
-    base_cooldown = 10.0
-    max_cooldown = 300.0
-
-    def succeeded(self) -> None:
-        self.failures = 0
-        self.open_until = 0.0
-
-    def failed(self, now: float) -> None:
-        self.failures += 1
-        if self.failures >= self.threshold:
-            extra = self.failures - self.threshold
-            cooldown = min(self.max_cooldown, self.base_cooldown * 2 ** min(extra, 10))
-            self.open_until = now + cooldown
-
-    def is_open(self, now: float) -> bool:
-        return now < self.open_until
-
-    def half_open(self, now: float) -> bool:
-        """Past the cool-down after failures: let a single probe through."""
-        return self.failures >= self.threshold and not self.is_open(now)
-
-
 @dataclass(frozen=True, slots=True)
 class RelayConfig:
     batch_size: int = 200
-    max_in_flight: int = 512
-    per_webhook: int = 8
+    max_in_flight: int = 512  # deliveries held at once: sending, queued behind a cap, publishing
+    per_webhook: int = 8  # requests in flight to one webhook
     lease: timedelta = timedelta(seconds=60)
-    poll_interval: float = 0.5
+    poll_interval: float = 0.5  # between claims when the last one found nothing
+    busy_poll_interval: float = 0.05  # between claims while deliveries keep coming
     flush_interval: float = 0.02
     timeout: float = 15.0
     lag_interval: float = 5.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RelayConfig:
+        return cls(
+            lease=timedelta(seconds=settings.relay_lease_seconds),
+            timeout=settings.outbound_timeout,
+        )
 
 
 class Relay:
@@ -97,10 +80,17 @@ class Relay:
         self._wake = asyncio.Event()
         self._outcomes: list[Outcome] = []
         self._tasks: set[asyncio.Task[None]] = set()
-        self._per_webhook: dict[str, int] = defaultdict(int)  # deliveries in flight
-        self._circuits: dict[str, Circuit] = defaultdict(Circuit)
+        self._lanes: dict[str, Lane] = {}
+        self._held = 0  # deliveries claimed and not yet settled (sending, queued, publishing)
+        self._skipped: set[str] = set()  # webhooks the last claim left out for being full
+        self._starved = False  # the last round had too few free slots to claim
+        self._budget = config.lease.total_seconds() / 2  # longest wait in a lane's queue
+        self._low_water = max(1, config.batch_size // 4)  # smallest claim made while busy
         self._secrets: dict[str, str] = {}
         self._stopping = False
+        # SQLite has one writer at a time: our claims and outcome batches take turns here
+        # instead of meeting in SQLite's busy handler, which sleeps up to 100 ms per retry.
+        self._writing = asyncio.Lock() if db.is_sqlite else contextlib.nullcontext()
 
     def wake(self) -> None:
         """New deliveries are due: look now rather than at the next poll."""
@@ -114,15 +104,19 @@ class Relay:
             while not self._stopping:
                 # Cleared before claiming: a wake-up during the claim must not be lost.
                 self._wake.clear()
-                free = self.config.max_in_flight - len(self._tasks)
+                free = self.config.max_in_flight - self._held
                 want = min(free, self.config.batch_size)
-                jobs = await self._claim(want) if want > 0 else []
-                self._start(jobs)
-                if len(jobs) < want or want == 0:
+                self._starved = want < self._low_water and self._held > 0
+                jobs = await self._claim(want) if want > 0 and not self._starved else []
+                if len(jobs) < want or self._starved:
+                    # Without wake-ups (no Redis), a steady flow is found within 50 ms, not 0.5 s.
+                    pause = self.config.busy_poll_interval if jobs else self.config.poll_interval
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self.config.poll_interval)
+                        await asyncio.wait_for(self._wake.wait(), pause)
         finally:
             self._stopping = True  # also when the loop ended by an error: the flusher ends too
+            for lane in self._lanes.values():
+                self._pump(lane)  # hands every queued delivery back
             if self._tasks:
                 await asyncio.wait(set(self._tasks), timeout=self.config.timeout + 5)
             lag.cancel()
@@ -143,57 +137,96 @@ class Relay:
 
     async def _claim(self, limit: int) -> list[Job]:
         now = self._seconds()
-        exclude = {hook for hook, n in self._per_webhook.items() if n >= self.config.per_webhook}
-        for hook, circuit in self._circuits.items():
-            if circuit.is_open(now) or (circuit.half_open(now) and self._per_webhook.get(hook)):
-                exclude.add(hook)
-        self.metrics.circuits_open.set(sum(c.is_open(now) for c in self._circuits.values()))
+        batch = self.config.batch_size
+        self._skipped = {
+            hook
+            for hook, lane in self._lanes.items()
+            if not lane.wants_more(now, self._budget, batch)
+        }
+        self.metrics.circuits_open.set(sum(x.circuit.is_open(now) for x in self._lanes.values()))
         try:
-            async with self.db.transaction() as uow:
-                return await queries.claim(
+            async with self._writing, self.db.transaction() as uow:
+                jobs = await queries.claim(
                     uow.conn,
                     now=self.db.clock(),
                     lease=self.config.lease,
                     limit=limit,
-                    exclude=exclude,
+                    exclude=self._skipped,
                 )
         except Exception:
             log.warning("could not claim deliveries", exc_info=True)
             return []
+        self._start(jobs, start_by=now + self._budget)
+        return jobs
 
-    def _start(self, jobs: list[Job]) -> None:
-        """One task per webhook delivery; one task per sink for its whole share of the batch."""
+    def _start(self, jobs: list[Job], *, start_by: float) -> None:
+        """Webhook deliveries into their lanes; one task per sink for its share of the batch."""
+        self._held += len(jobs)
         by_sink: dict[str, list[Job]] = defaultdict(list)
+        lanes: dict[str, Lane] = {}
         for job in jobs:
             if job.webhook is None:
                 by_sink[job.sink].append(job)
-            else:
-                self._per_webhook[job.webhook.id] += 1
-                self._spawn(self._to_webhook(job), [job])
+                continue
+            lane = self._lanes.get(job.webhook.id)
+            if lane is None:
+                lane = Lane(cap=self.config.per_webhook, answer_time=self.config.timeout)
+                self._lanes[job.webhook.id] = lane
+            lane.queued.append((job, start_by))
+            lanes[job.webhook.id] = lane
+        for lane in lanes.values():
+            self._pump(lane)
         for sink_jobs in by_sink.values():
-            self._spawn(self._to_sink(sink_jobs), sink_jobs)
+            self._spawn(self._to_sink(sink_jobs), sink_jobs, None)
 
-    def _spawn(self, work: Coroutine[Any, Any, None], jobs: list[Job]) -> None:
+    def _pump(self, lane: Lane) -> None:
+        """Start queued deliveries while the lane allows; hand back those that cannot wait."""
+        now = self._seconds()
+        while lane.queued:
+            job, start_by = lane.queued[0]
+            if self._stopping or now > start_by:
+                lane.queued.popleft()
+                self._give_back(job, self.db.clock())
+            elif lane.circuit.is_open(now):
+                lane.queued.popleft()
+                self._give_back(job, datetime.fromtimestamp(lane.circuit.open_until, UTC))
+            elif lane.may_start(now):
+                lane.queued.popleft()
+                lane.in_flight += 1
+                self._spawn(self._to_webhook(job, lane), [job], lane)
+            else:
+                break
+
+    def _spawn(self, work: Coroutine[Any, Any, None], jobs: list[Job], lane: Lane | None) -> None:
         task = asyncio.create_task(self._guarded(work, jobs))
         self._tasks.add(task)
 
         def done(task: asyncio.Task[None]) -> None:
-            # Wake the claim loop only when this frees something a claim may use: a slot when
-            # all were taken, or a webhook back under its limit (or idle: a half-open probe
-            # ended). Waking on every completion would run a claim per delivery.
-            freed = len(self._tasks) >= self.config.max_in_flight
             self._tasks.discard(task)
-            for job in jobs:
-                if job.webhook is not None:
-                    left = self._per_webhook[job.webhook.id] - 1
-                    self._per_webhook[job.webhook.id] = left
-                    if left <= 0:
-                        del self._per_webhook[job.webhook.id]
-                    freed = freed or left in (0, self.config.per_webhook - 1)
-            if freed:
+            self._held -= len(jobs)
+            if lane is not None:
+                lane.in_flight -= 1
+                self._pump(lane)
+                self._settled(jobs[0], lane)
+            # Wake the claim loop only when this frees something a claim may use; waking on
+            # every completion would run a claim per delivery.
+            if self._starved and self.config.max_in_flight - self._held >= self._low_water:
+                self._starved = False
                 self._wake.set()
 
         task.add_done_callback(done)
+
+    def _settled(self, job: Job, lane: Lane) -> None:
+        """A delivery of ``lane`` ended: wake the claim loop if the lane can take more now."""
+        assert job.webhook is not None
+        hook = job.webhook.id
+        if lane.idle:
+            del self._lanes[hook]  # an endpoint's counters are not kept once it is quiet
+        if hook in self._skipped and (
+            lane.held == 0 or lane.wants_more(self._seconds(), self._budget, self.config.batch_size)
+        ):
+            self._skipped.discard(hook)
+            self._wake.set()
 
     async def _guarded(self, work: Coroutine[Any, Any, None], jobs: list[Job]) -> None:
         try:
@@ -215,7 +248,7 @@ class Relay:
         for job, error in zip(jobs, errors, strict=True):
             self._record(job, ok=error is None, error=error)
 
-    async def _to_webhook(self, job: Job) -> None:
+    async def _to_webhook(self, job: Job, lane: Lane) -> None:
         assert job.webhook is not None
         target = job.webhook
         secret = self._secrets.get(target.sealed_secret)
@@ -223,7 +256,7 @@ class Relay:
             secret = self.box.open(target.sealed_secret, context=target.id)
             self._secrets[target.sealed_secret] = secret
         body, headers = build(job.event, target.format, secret, self.db.clock())
-        circuit = self._circuits[target.id]
+        started = time.monotonic()
         try:
             response = await self.client.request(
                 "POST",
@@ -234,11 +267,13 @@ class Relay:
                 timeout=self.config.timeout,
             )
         except (OutboundRefused, OutboundFailed) as exc:
-            circuit.failed(self._seconds())
+            lane.answered(time.monotonic() - started)
+            lane.circuit.failed(self._seconds())
             self._record(job, ok=False, error=str(exc))
             return
+        lane.answered(time.monotonic() - started)
         ok = response.status in SUCCESS
-        circuit.succeeded() if ok else circuit.failed(self._seconds())
+        lane.circuit.succeeded() if ok else lane.circuit.failed(self._seconds())
         self._record(
             job, ok=ok, http_status=response.status, error=None if ok else "non-2xx answer"
         )
@@ -259,8 +294,11 @@ class Relay:
         label = {"delivered": "delivered", "pending": "retry", "dead": "dead"}[outcome.status]
         self.metrics.deliveries.labels(job.sink, label).inc()
         self._outcomes.append(outcome)
-        if len(self._outcomes) >= self.config.batch_size:
-            self._wake.set()
+
+    def _give_back(self, job: Job, due: datetime) -> None:
+        """Release a claimed delivery unsent: due again at ``due``, its attempt not counted."""
+        self._held -= 1
+        self._outcomes.append(Outcome(job, "pending", due, self.db.clock(), attempted=False))
 
     async def _flush_forever(self) -> None:
         while not self._stopping:
@@ -271,9 +309,13 @@ class Relay:
         if not self._outcomes:
             return
         batch, self._outcomes = self._outcomes, []
-        failing = {o.job.webhook.id for o in batch if o.job.webhook and o.status != "delivered"}
+        failing = {
+            o.job.webhook.id
+            for o in batch
+            if o.job.webhook and o.attempted and o.status != "delivered"
+        }
         try:
-            async with self.db.transaction() as uow:
+            async with self._writing, self.db.transaction() as uow:
                 await queries.record(uow.conn, batch)
                 disabled = await queries.disable_failing(
                     uow.conn, ids=failing, since=self.db.clock() - DISABLE_AFTER

@@ -50,13 +50,13 @@ async def test_games_create_list_get_patch(client):
     assert game["slug"] == "trivia-jam" and game["developerId"] == developer["id"]
     patched = await client.patch(
         f"/admin/v1/games/{game['id']}",
-        json={"callbackUrl": None, "settings": {"battleplace": {"ratings": "openskill"}}},
+        json={"callbackUrl": None, "settings": {"kongregate": {"itemsPerPage": 50}}},
         headers=ADMIN,
     )
     assert patched.status_code == 200
     assert patched.json()["callbackUrl"] is None
     assert patched.json()["gameUrl"] == "https://trivia.example/play"  # untouched
-    assert patched.json()["settings"] == {"battleplace": {"ratings": "openskill"}}
+    assert patched.json()["settings"] == {"kongregate": {"itemsPerPage": 50}}
     assert (
         await client.get(f"/admin/v1/games/{game['id']}", headers=ADMIN)
     ).json() == patched.json()

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from PIL import Image
 
+from gamekeeper.core.events.domain import CatalogChanged
 from gamekeeper.core.identity import hmac_auth
 from support.provision import ADMIN, in_app
 
@@ -96,6 +97,7 @@ class Ogp:
             async with runtime.db.transaction() as uow:
                 found = await uow.catalog.get(game_id)
                 await uow.catalog.update_listing(replace(found.listing, **values))
+                uow.emit(CatalogChanged())  # as the core's own writes do
 
         in_app(self.client, update)
 

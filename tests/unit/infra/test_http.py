@@ -8,6 +8,7 @@ server's", it allows one loopback address and lets the other play the forbidden 
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import socket
 import ssl
@@ -21,11 +22,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 
 from gamekeeper.infra import http as outbound
-from gamekeeper.infra.http import OutboundFailed, OutboundRefused, SafeHttpClient
+from gamekeeper.infra.http import (
+    OutboundFailed,
+    OutboundRefused,
+    OutboundRequest,
+    OutboundResponse,
+    SafeHttpClient,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -186,16 +192,15 @@ class Names:
         return answer.pop(0) if len(answer) > 1 else answer[0]
 
 
-class Offline(httpx.MockTransport):
-    """Answers 200 without any network, recording what would have been sent."""
+class Offline:
+    """A transport that answers 200 without any network, recording what would have been sent."""
 
     def __init__(self) -> None:
-        self.sent: list[httpx.Request] = []
-        super().__init__(self._answer)
+        self.sent: list[OutboundRequest] = []
 
-    def _answer(self, request: httpx.Request) -> httpx.Response:
+    async def __call__(self, request: OutboundRequest) -> OutboundResponse:
         self.sent.append(request)
-        return httpx.Response(200, content=b"offline")
+        return OutboundResponse(200, {}, b"offline")
 
 
 # --- Ordinary requests ----------------------------------------------------------------------
@@ -225,6 +230,17 @@ async def test_keep_alive_connections_are_reused(server, make_client) -> None:
     for _ in range(3):
         assert (await client.request("GET", f"http://127.0.0.1:{server.port}/")).status == 200
     assert server.connections == 1
+
+
+@pytest.mark.parametrize("pool", [4, 16])
+async def test_the_pool_keeps_up_to_max_connections_alive(pool, server, make_client) -> None:
+    client = make_client(allowed_networks=LOOPBACK, max_connections=pool)
+    url = f"http://127.0.0.1:{server.port}/"
+    for _ in range(3):  # 16 at once, three times: later rounds reuse the first round's connections
+        answers = await asyncio.gather(*(client.request("GET", url) for _ in range(16)))
+        assert [answer.status for answer in answers] == [200] * 16
+    assert len(server.seen) == 48
+    assert server.connections <= pool
 
 
 async def test_caller_cannot_override_host_or_framing(server, make_client) -> None:
@@ -544,6 +560,7 @@ def test_public_surface() -> None:
         "OutboundError",
         "OutboundFailed",
         "OutboundRefused",
+        "OutboundRequest",
         "OutboundResponse",
         "SafeHttpClient",
     ]

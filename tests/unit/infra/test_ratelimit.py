@@ -183,3 +183,40 @@ async def test_dead_redis_fails_open_counts_errors_and_warns_once() -> None:
 
 def test_decision_without_limit_has_no_headers() -> None:
     assert RateDecision(allowed=True, limit=0, remaining=0, reset_after=0).headers() == {}
+
+
+class _Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_in_memory_the_previous_window_weighs_as_much_as_still_overlaps() -> None:
+    clock = _Clock(600.0)  # the start of a minute window
+    limiter = RateLimiter({"ip": "10/minute"}, clock=clock)
+    assert [(await limiter.hit("ip", "ivy")).allowed for _ in range(11)] == [True] * 10 + [False]
+
+    clock.now = 600.0 + 60 + 45  # a quarter of the full window still overlaps: 2.5 -> 2 count
+    answers = [await limiter.hit("ip", "ivy") for _ in range(9)]
+    assert [a.allowed for a in answers] == [True] * 8 + [False]
+    assert answers[0].remaining == 7
+    assert 1 <= answers[-1].reset_after <= 15  # the previous window's weight fades first
+
+    clock.now = 600.0 + 3 * 60  # two windows later nothing is left of them
+    assert (await limiter.hit("ip", "ivy")).remaining == 9
+
+
+async def test_in_memory_counters_of_past_windows_are_swept() -> None:
+    clock = _Clock(600.0)
+    limiter = RateLimiter({"ip": "5/minute", "public": "5/second"}, clock=clock)
+    memory = limiter._memory
+    assert memory is not None
+    for n in range(1000):
+        await limiter.hit("ip", f"10.0.{n // 256}.{n % 256}")
+    assert len(memory) == 1000
+
+    clock.now += 2 * 60 + 1  # past the longest period: the next hit sweeps what has expired
+    assert (await limiter.hit("public", "one more")).allowed
+    assert len(memory) == 1

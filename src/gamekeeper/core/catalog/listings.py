@@ -19,6 +19,7 @@ from gamekeeper.core.catalog.errors import GameNotListed, GameNotOwned
 from gamekeeper.core.catalog.images import missing_image
 from gamekeeper.core.catalog.types import CatalogGame, Listing, ListingPage, ListingQuery, Position
 from gamekeeper.core.catalog.uploads import BlobSink, CheckedImage, store_image
+from gamekeeper.core.events.domain import CatalogChanged
 from gamekeeper.core.events.outbox import record_event
 from gamekeeper.core.events.registry import GameUpdated
 from gamekeeper.core.identity import games
@@ -76,6 +77,7 @@ async def register_game(
         **values,
     )
     await uow.catalog.add_listing(listing)
+    uow.emit(CatalogChanged())
     return CatalogGame(game, listing)
 
 
@@ -123,6 +125,7 @@ async def update_game(
             values["ownership_validated"] = False
     listing = replace(current.listing, **values, updated_at=now)
     await uow.catalog.update_listing(listing)
+    uow.emit(CatalogChanged())
     await _changed(uow, game_id, sorted({*identity, *values} - {"ownership_validated"}), actor)
     return CatalogGame(game, listing)
 
@@ -134,6 +137,7 @@ async def toggle_visibility(
     current = await owned_game(uow, game_id=game_id, developer_id=developer_id)
     listing = replace(current.listing, hidden=not current.listing.hidden, updated_at=uow.now())
     await uow.catalog.update_listing(listing)
+    uow.emit(CatalogChanged())
     await _changed(uow, game_id, ["hidden"], actor)
     return replace(current, listing=listing)
 

@@ -16,6 +16,7 @@ from gamekeeper.core.audit import Actor
 from gamekeeper.core.catalog.errors import GameUrlChanged, GameUrlRefused, OwnershipNotProven
 from gamekeeper.core.catalog.listings import get_game
 from gamekeeper.core.catalog.types import CatalogGame
+from gamekeeper.core.events.domain import CatalogChanged
 
 if TYPE_CHECKING:
     from gamekeeper.core.uow import UnitOfWork
@@ -87,6 +88,7 @@ async def record_claim(
         current.listing, owner_id=developer_id, ownership_validated=True, updated_at=uow.now()
     )
     await uow.catalog.update_listing(listing)
+    uow.emit(CatalogChanged())
     await audit.record(
         uow,
         "game.ownership_claimed",

@@ -24,6 +24,7 @@ from gamekeeper.core.catalog.errors import (
     SplitValueNotPositive,
 )
 from gamekeeper.core.catalog.types import TOTAL_BPS, IdentityKind
+from gamekeeper.core.events.domain import CatalogChanged
 from gamekeeper.core.identity import games
 from gamekeeper.core.identity.secrets import SecretBox
 
@@ -163,6 +164,7 @@ async def _developer_for(
         box=box,
         actor=actor,
     )
+    uow.emit(CatalogChanged())
     return await uow.catalog.add_identity(
         identifier.kind, identifier.value, developer_id=developer.id, at=uow.now()
     )

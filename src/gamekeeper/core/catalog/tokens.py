@@ -16,6 +16,7 @@ from gamekeeper.core.catalog.errors import (
 )
 from gamekeeper.core.catalog.listings import get_game
 from gamekeeper.core.catalog.types import CatalogGame, GameToken
+from gamekeeper.core.events.domain import CatalogChanged
 
 if TYPE_CHECKING:
     from gamekeeper.core.uow import UnitOfWork
@@ -53,6 +54,7 @@ async def associate_token(
             )
     token = GameToken(token_address(address), game_id, symbol, chain, uow.now())
     token = await uow.catalog.add_token(token)
+    uow.emit(CatalogChanged())
     await audit.record(
         uow,
         "game.token_associated",
@@ -70,6 +72,7 @@ async def dissociate_token(uow: UnitOfWork, *, game_id: str, address: str, actor
     normalised = token_address(address)
     if not await uow.catalog.remove_token(game_id, normalised):
         raise TokenNotAssociated()
+    uow.emit(CatalogChanged())
     await audit.record(
         uow,
         "game.token_dissociated",

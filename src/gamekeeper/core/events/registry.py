@@ -34,6 +34,45 @@ class WebhookTest(Payload):
     message: str
 
 
+class RatedPlayer(msgspec.Struct, rename="camel", kw_only=True):
+    player_id: str
+    team_index: int
+    rating: float | None  # conservative rating after this session; None when unrated
+
+
+class SessionResult(Payload):
+    session_id: str
+    status: str  # finished | cancelled
+    ranks: list[int] | None  # per team, 0 first; None when cancelled or unrated
+    rated: bool
+    decided_by: str  # server | clients | timeout (nobody reported in time)
+    players: list[RatedPlayer]
+
+
+class AccountLinked(Payload):
+    game_user_id: str
+    ogs_user_id: str
+
+
+class AccountUnlinked(Payload):
+    game_user_id: str
+    ogs_user_id: str
+
+
+class MatchFound(Payload):
+    session_id: str
+    teams: list[list[str]]  # player ids, team by team
+    match_tag: str | None
+    server_tag: str | None
+    server: str | None  # the dedicated server's name; None peer to peer
+
+
+class MatchFailed(Payload):
+    request_id: str
+    player_id: str
+    reason: str  # noServer | timedOut
+
+
 @dataclass(frozen=True, slots=True)
 class EventType:
     name: str
@@ -47,6 +86,21 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType("game.updated", GameUpdated, "A game's settings changed."),
         EventType("key.revoked", KeyRevoked, "One of the game's API keys was revoked."),
         EventType("webhook.test", WebhookTest, "Sent on request, to check an endpoint."),
+        EventType(
+            "session.result",
+            SessionResult,
+            "A BattlePlace session ended: its result, and the ratings it gave.",
+        ),
+        EventType(
+            "account.linked",
+            AccountLinked,
+            "A player confirmed the link to one of the game's users.",
+        ),
+        EventType(
+            "account.unlinked", AccountUnlinked, "A player removed the link to the game's user."
+        ),
+        EventType("match.found", MatchFound, "The matchmaker formed a session."),
+        EventType("match.failed", MatchFailed, "A match request failed: no server, or timed out."),
     )
 }
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from gamekeeper.core import audit
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.events import webhooks
-from gamekeeper.core.events.domain import CredentialRevoked, DeveloperSecretRotated
+from gamekeeper.core.events.domain import CatalogChanged, CredentialRevoked, DeveloperSecretRotated
 from gamekeeper.core.events.outbox import record_event
 from gamekeeper.core.events.registry import GameUpdated, KeyRevoked
 from gamekeeper.core.identity import validate
@@ -149,6 +149,7 @@ async def update_game(
     game = await get_game(uow, game_id)
     updated = replace(await _apply(uow, game, changes), updated_at=uow.now())
     await uow.identity.update_game(updated)
+    uow.emit(CatalogChanged())  # a listed game shows the game's name, slug and URLs
     await audit.record(
         uow,
         "game.updated",

@@ -5,13 +5,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from gamekeeper.core import audit
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.events.domain import SessionRevoked
 from gamekeeper.core.identity.errors import InvalidSession, RefreshTokenReused
-from gamekeeper.core.identity.players import get_player
 from gamekeeper.core.identity.secrets import hash_secret, new_token
 from gamekeeper.core.identity.store import SessionRecord
 from gamekeeper.core.identity.tokens import decode_access_token, encode_access_token
@@ -28,24 +27,70 @@ class SessionPolicy:
     refresh_ttl: int
 
 
-async def start_session(
-    uow: UnitOfWork, *, player_id: str, policy: SessionPolicy, actor: Actor
-) -> SessionTokens:
-    """Open a session for the player: an access token and the first refresh token."""
-    await get_player(uow, player_id)
-    now = uow.now()
-    session = SessionRecord(
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    """A session about to be stored: its rows' values, and the refresh token shown once."""
+
+    id: str
+    refresh_token: str
+    refresh_hash: str
+    created_at: datetime
+    expires_at: datetime  # of the session and of its first refresh token
+
+
+def new_session(policy: SessionPolicy, now: datetime) -> NewSession:
+    """The values of a new session; the caller stores it and then issues its tokens."""
+    refresh = new_token()
+    return NewSession(
         id=str(uuid.uuid4()),
-        player_id=player_id,
+        refresh_token=refresh,
+        refresh_hash=hash_secret(refresh),
         created_at=now,
         expires_at=now + timedelta(seconds=policy.refresh_ttl),
+    )
+
+
+def session_tokens(policy: SessionPolicy, session: NewSession, player_id: str) -> SessionTokens:
+    """The tokens of a session just stored for ``player_id``."""
+    return _tokens(
+        policy,
+        session_id=session.id,
+        player_id=player_id,
+        refresh=session.refresh_token,
+        now=session.created_at,
+    )
+
+
+async def start_session(
+    uow: UnitOfWork,
+    *,
+    player_id: str,
+    policy: SessionPolicy,
+    actor: Actor,
+    audited: bool = True,
+) -> SessionTokens:
+    """Open a session for the player: an access token and the first refresh token.
+
+    The player is not read again: the store refuses a session of an unknown player
+    (PlayerNotFound). ``audited`` records ``session.started``: password and code sign-ins do,
+    device sign-ins do not (see ``accounts.device``).
+    """
+    session = new_session(policy, uow.now())
+    record = SessionRecord(
+        id=session.id,
+        player_id=player_id,
+        created_at=session.created_at,
+        expires_at=session.expires_at,
         revoked_at=None,
     )
-    await uow.identity.add_session(session)
-    await audit.record(
-        uow, "session.started", actor=actor, target_type="session", target_id=session.id
+    await uow.identity.open_session(
+        record, refresh_hash=session.refresh_hash, refresh_expires_at=session.expires_at
     )
-    return await _issue(uow, session, policy)
+    if audited:
+        await audit.record(
+            uow, "session.started", actor=actor, target_type="session", target_id=session.id
+        )
+    return session_tokens(policy, session, player_id)
 
 
 async def refresh_session(
@@ -53,22 +98,34 @@ async def refresh_session(
 ) -> SessionTokens:
     """Spend a refresh token for new tokens; a token spent twice revokes its whole session."""
     token_hash = hash_secret(refresh_token)
+    now = uow.now()
+    spent = await uow.identity.spend_refresh_token(token_hash, now)
+    if spent is None:
+        await _refuse(uow, token_hash, actor=actor)
+    session_id, player_id = spent
+    refresh = new_token()
+    await uow.identity.rotate_refresh_token(
+        session_id,
+        refresh_hash=hash_secret(refresh),
+        at=now,
+        refresh_expires_at=now + timedelta(seconds=policy.refresh_ttl),
+    )
+    return _tokens(policy, session_id=session_id, player_id=player_id, refresh=refresh, now=now)
+
+
+async def _refuse(uow: UnitOfWork, token_hash: str, *, actor: Actor) -> NoReturn:
+    """Why a refresh token was not spent; a spent one is a reuse, which revokes its session."""
     record = await uow.identity.get_refresh_token(token_hash)
     if record is None:
         raise InvalidSession()
-    now = uow.now()
     session = await uow.identity.get_session(record.session_id)
     if session is None or session.revoked_at is not None:
         raise InvalidSession()
-    if record.spent_at is not None or not await uow.identity.spend_refresh_token(token_hash, now):
+    if record.spent_at is not None:
         await _revoke(uow, session.id, reason="refresh_token_reuse", actor=actor)
         uow.keep_on_error()
         raise RefreshTokenReused()
-    if record.expires_at <= now:
-        raise InvalidSession()
-    session_expiry = now + timedelta(seconds=policy.refresh_ttl)
-    await uow.identity.extend_session(session.id, session_expiry)
-    return await _issue(uow, session, policy)
+    raise InvalidSession()  # expired
 
 
 async def end_session(uow: UnitOfWork, *, session_id: str, actor: Actor) -> None:
@@ -93,27 +150,23 @@ def read_access_token(token: str, *, policy: SessionPolicy, now: datetime) -> Pl
     return decode_access_token(token, signing_key=policy.signing_key, now=now)
 
 
-async def _issue(uow: UnitOfWork, session: SessionRecord, policy: SessionPolicy) -> SessionTokens:
-    now = uow.now()
-    refresh = new_token()
-    refresh_expires = now + timedelta(seconds=policy.refresh_ttl)
-    await uow.identity.add_refresh_token(
-        hash_secret(refresh), session_id=session.id, created_at=now, expires_at=refresh_expires
-    )
+def _tokens(
+    policy: SessionPolicy, *, session_id: str, player_id: str, refresh: str, now: datetime
+) -> SessionTokens:
     access = encode_access_token(
         signing_key=policy.signing_key,
-        player_id=session.player_id,
-        session_id=session.id,
+        player_id=player_id,
+        session_id=session_id,
         now=now,
         ttl=policy.access_ttl,
     )
     return SessionTokens(
-        session_id=session.id,
-        player_id=session.player_id,
+        session_id=session_id,
+        player_id=player_id,
         access_token=access,
         access_expires_in=policy.access_ttl,
         refresh_token=refresh,
-        refresh_expires_at=refresh_expires,
+        refresh_expires_at=now + timedelta(seconds=policy.refresh_ttl),
     )
 
 

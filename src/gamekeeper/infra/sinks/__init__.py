@@ -46,7 +46,13 @@ def make_sinks(settings: Settings) -> list[Sink]:
     if settings.nats_url:
         from gamekeeper.infra.sinks.nats import NatsSink
 
-        sinks.append(NatsSink(settings.nats_url, stream=settings.nats_stream))
+        sinks.append(
+            NatsSink(
+                settings.nats_url,
+                stream=settings.nats_stream,
+                subject_prefix=settings.nats_subject_prefix,
+            )
+        )
     if settings.sqs_queue_url:
         from gamekeeper.infra.sinks.sqs import SqsSink
 

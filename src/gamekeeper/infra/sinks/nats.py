@@ -1,9 +1,10 @@
 """The NATS JetStream sink: one stream per installation, deduplicated by event id.
 
-Each event goes to ``<prefix>.<game id or _>.<event type>`` (prefix ``gamekeeper``) with its
-JSON body and a ``Nats-Msg-Id`` header holding the event id, so JetStream drops a redelivery
-arriving within the stream's duplicate window. The window is left at the JetStream default,
-2 minutes. A PubAck — marked duplicate or not — means the event is stored.
+Each event goes to ``<prefix>.<game id or _>.<event type>`` (the prefix is the setting
+``nats_subject_prefix``, ``gamekeeper`` by default) with its JSON body and a ``Nats-Msg-Id``
+header holding the event id, so JetStream drops a redelivery arriving within the stream's
+duplicate window. The window is left at the JetStream default, 2 minutes. A PubAck — marked
+duplicate or not — means the event is stored.
 
 ``start`` creates the stream (subjects ``<prefix>.>``) if it is missing. A stream of that name
 with another configuration is an operator's choice: it is left as it is and logged. Publishes

@@ -9,6 +9,7 @@ from litestar import Router, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from gamekeeper.api.deps import ActorDep, RuntimeDep, Uow
+from gamekeeper.api.dialects.admin import battleplace as battleplace_routes
 from gamekeeper.api.dialects.admin import schemas as s
 from gamekeeper.api.dialects.admin import tokens as token_routes
 from gamekeeper.api.dialects.admin import webhooks as webhook_routes
@@ -45,6 +46,7 @@ async def create_game(
     data: JSONBody[s.GameCreate], uow: Uow, runtime: RuntimeDep, actor: ActorDep
 ) -> s.GameOut:
     fields = msgspec.structs.asdict(data)
+    s.check_settings(fields["settings"])
     game = await games.create_game(uow, box=runtime.box, actor=actor, **fields)
     return s.GameOut.of(game)
 
@@ -73,6 +75,7 @@ async def update_game(
     actor: ActorDep,
 ) -> s.GameOut:
     changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+    s.check_settings(changes.get("settings"))
     game = await games.update_game(
         uow, game_id=game_id, changes=changes, box=runtime.box, actor=actor
     )
@@ -143,6 +146,7 @@ router = Router(
         list_audit,
         *webhook_routes.ROUTES,
         *token_routes.ROUTES,
+        *battleplace_routes.ROUTES,
     ],
     guards=[require_admin],
     exception_handlers=exception_handlers(render),

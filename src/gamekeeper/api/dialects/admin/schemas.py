@@ -8,7 +8,9 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from gamekeeper.core.audit import AuditEntry
+from gamekeeper.core.errors import InvalidInput
 from gamekeeper.core.identity.types import Credential, Developer, Game, IssuedKey, Player
+from gamekeeper.core.matchmaking.projects import SETTINGS_KEY
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
 Email = Annotated[str, msgspec.Meta(max_length=254)]
@@ -65,6 +67,25 @@ class GameUpdate(Wire):
     settings: dict[str, Any] | Unset | None = UNSET
 
 
+def _shown_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings as shown: sealed secrets (``*_sealed``) are left out, even encrypted."""
+    return {
+        dialect: {k: v for k, v in value.items() if not k.endswith("_sealed")}
+        if isinstance(value, dict)
+        else value
+        for dialect, value in settings.items()
+    }
+
+
+def check_settings(settings: dict[str, Any] | None) -> None:
+    """Dialect settings with secrets have endpoints of their own: they are refused here."""
+    if settings and SETTINGS_KEY in settings:
+        raise InvalidInput(
+            f"settings.{SETTINGS_KEY} is set through /admin/v1/games/{{id}}/battleplace",
+            code="reserved_settings",
+        )
+
+
 class GameOut(Wire):
     id: str
     slug: str
@@ -87,7 +108,7 @@ class GameOut(Wire):
             game_url=value.game_url,
             callback_url=value.callback_url,
             allowed_origins=list(value.allowed_origins),
-            settings=value.settings,
+            settings=_shown_settings(value.settings),
             created_at=value.created_at,
             updated_at=value.updated_at,
         )

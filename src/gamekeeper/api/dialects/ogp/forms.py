@@ -15,6 +15,7 @@ import msgspec
 from litestar import Request
 from litestar.datastructures import UploadFile
 
+from gamekeeper.api.bodies import field_message
 from gamekeeper.api.dialects.ogp.schemas import GameIn
 from gamekeeper.core.catalog.uploads import ImageInput
 from gamekeeper.core.errors import InvalidInput
@@ -80,13 +81,7 @@ def _convert(raw: Any, *, strict: bool) -> GameIn:
     try:
         return msgspec.convert(raw, GameIn, strict=strict)
     except msgspec.ValidationError as exc:
-        raise InvalidInput(_explain(exc), code="invalid_body") from None
-
-
-def _explain(exc: msgspec.ValidationError) -> str:
-    # "Expected `int`, got `str` - at `$.maxScorePerSession`" -> "maxScorePerSession: ..."
-    message, _, where = str(exc).partition(" - at `$.")
-    return f"{where.rstrip('`')}: {message}" if where else message
+        raise InvalidInput(field_message(exc), code="invalid_body") from None
 
 
 def _given(value: Any) -> str | None:

@@ -1,14 +1,20 @@
-"""Public OGP game reads: the listing, games by id, batches, games by token."""
+"""Public OGP game reads: the listing, games by id, batches, games by token.
+
+They read through ``Database.read``: no transaction, so a read costs one round trip per
+statement, and no ``uow`` dependency to set up and tear down around the handler.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Annotated, Any
 
-from litestar import get, post
+import msgspec
+from litestar import MediaType, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from gamekeeper.api.deps import RuntimeDep, Uow
 from gamekeeper.api.dialects.ogp.params import ListingDep, provide_listing
 from gamekeeper.api.dialects.ogp.schemas import (
     BatchIdsIn,
@@ -17,12 +23,18 @@ from gamekeeper.api.dialects.ogp.schemas import (
     GameOut,
     GamePage,
 )
-from gamekeeper.api.guards import rate_limit_public
+from gamekeeper.api.guards import PUBLIC, runtime_of
 from gamekeeper.core.catalog import listings, tokens
 from gamekeeper.core.catalog.types import ListingPage
+from gamekeeper.db.database import SqlUnitOfWork
 
-PUBLIC = [rate_limit_public]
 WithTokens = Annotated[bool, QueryParameter(name="include_tokens")]
+AnyRequest = Request[Any, Any, Any]
+_encode = msgspec.json.Encoder().encode
+
+
+def reading(request: AnyRequest) -> AbstractAsyncContextManager[SqlUnitOfWork]:
+    return runtime_of(request).db.read()
 
 
 def page_of(page: ListingPage) -> Envelope[GamePage]:
@@ -38,45 +50,73 @@ def page_of(page: ListingPage) -> Envelope[GamePage]:
 
 @get(
     "/games",
-    guards=PUBLIC,
+    opt=PUBLIC,
     dependencies={"listing": Provide(provide_listing, sync_to_thread=False)},
 )
-async def list_games(uow: Uow, listing: ListingDep) -> Envelope[GamePage]:
-    return page_of(await listings.list_games(uow, listing.query, listing.cursor))
+async def list_games(request: AnyRequest, listing: ListingDep) -> Response[bytes]:
+    async def answer() -> Envelope[GamePage]:
+        async with reading(request) as uow:
+            return page_of(await listings.list_games(uow, listing.query, listing.cursor))
+
+    return await cached(request, answer)
 
 
-@get(["/games/id/{game_id:str}", "/games/{game_id:str}"], guards=PUBLIC)
+@get(["/games/id/{game_id:str}", "/games/{game_id:str}"], opt=PUBLIC)
 async def get_game(
-    game_id: FromPath[str], uow: Uow, include_tokens: WithTokens = False
-) -> Envelope[GameOut]:
-    found = await listings.get_game(uow, game_id, with_tokens=include_tokens)
-    return Envelope(data=GameOut.of(found))
+    game_id: FromPath[str], request: AnyRequest, include_tokens: WithTokens = False
+) -> Response[bytes]:
+    async def answer() -> Envelope[GameOut]:
+        async with reading(request) as uow:
+            found = await listings.get_game(uow, game_id, with_tokens=include_tokens)
+        return Envelope(data=GameOut.of(found))
+
+    return await cached(request, answer)
 
 
-@post("/games/batch/ids", guards=PUBLIC, status_code=200)
-async def batch_by_ids(data: JSONBody[BatchIdsIn], runtime: RuntimeDep) -> Envelope[list[GameOut]]:
-    async with runtime.db.transaction(write=False) as uow:
+async def cached(request: AnyRequest, answer: Callable[[], Awaitable[Any]]) -> Response[bytes]:
+    """The encoded answer of a public read, from the catalog cache when it holds it.
+
+    Keyed by path and query string: these answers do not depend on who asks.
+    """
+    cache = runtime_of(request).catalog_cache
+    key = request.scope["path"] + "?" + request.scope["query_string"].decode("latin-1")
+    body = cache.get(key)
+    if body is None:
+        generation = cache.generation  # before reading: a change meanwhile voids the answer
+        body = _encode(await answer())
+        cache.put(key, body, generation=generation)
+    return Response(body, media_type=MediaType.JSON)
+
+
+@post("/games/batch/ids", opt=PUBLIC, status_code=200)
+async def batch_by_ids(data: JSONBody[BatchIdsIn], request: AnyRequest) -> Envelope[list[GameOut]]:
+    async with reading(request) as uow:
         found = await tokens.games_by_ids(uow, data.game_ids)
     return Envelope(data=[GameOut.of(item) for item in found])
 
 
-@post("/games/batch/token-ids", guards=PUBLIC, status_code=200)
+@post("/games/batch/token-ids", opt=PUBLIC, status_code=200)
 async def batch_by_tokens(
-    data: JSONBody[BatchTokensIn], runtime: RuntimeDep
+    data: JSONBody[BatchTokensIn], request: AnyRequest
 ) -> Envelope[dict[str, list[GameOut]]]:
-    async with runtime.db.transaction(write=False) as uow:
+    async with reading(request) as uow:
         found = await tokens.games_by_tokens(uow, data.token_ids)
     return Envelope(data={t: [GameOut.of(item) for item in games] for t, games in found.items()})
 
 
-@get("/games/by-token-id/{token_address:str}", guards=PUBLIC)
-async def by_token(token_address: FromPath[str], uow: Uow) -> Envelope[GameOut]:
-    return Envelope(data=GameOut.of(await tokens.game_of_token(uow, token_address)))
+@get("/games/by-token-id/{token_address:str}", opt=PUBLIC)
+async def by_token(token_address: FromPath[str], request: AnyRequest) -> Envelope[GameOut]:
+    async with reading(request) as uow:
+        found = await tokens.game_of_token(uow, token_address)
+    return Envelope(data=GameOut.of(found))
 
 
-@get("/games/token-id/{token_address:str}/full", guards=PUBLIC)
-async def by_token_full(token_address: FromPath[str], uow: Uow) -> Envelope[list[GameOut]]:
-    found = await tokens.games_of_token(uow, token_address)
+@get("/games/token-id/{token_address:str}/full", opt=PUBLIC)
+async def by_token_full(
+    token_address: FromPath[str], request: AnyRequest
+) -> Envelope[list[GameOut]]:
+    async with reading(request) as uow:
+        found = await tokens.games_of_token(uow, token_address)
     return Envelope(data=[GameOut.of(item) for item in found])
 
 

@@ -13,12 +13,12 @@ import msgspec
 from litestar import Request, get, post
 from litestar.params import FromPath, QueryParameter
 
+from gamekeeper.api.bodies import read_json
 from gamekeeper.api.deps import DeveloperDep, RuntimeDep, Uow
 from gamekeeper.api.dialects.ogp.schemas import Envelope, Wire
 from gamekeeper.api.guards import rate_limit, require_hmac
 from gamekeeper.core.catalog import points
 from gamekeeper.core.catalog.points import MAX_BATCH, Award, Ranked
-from gamekeeper.core.errors import InvalidInput
 
 PlayerId = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
 GameId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -42,16 +42,7 @@ class BatchSaveIn(Wire):
 
 async def read_batch(request: Request[Any, Any, Any]) -> BatchSaveIn:
     """The body, decoded strictly: ``"10"`` or ``10.0`` is not a number of points."""
-    try:
-        return msgspec.json.decode(await request.body(), type=BatchSaveIn)
-    except msgspec.ValidationError as exc:
-        # "Expected `int`, got `str` - at `$.points[0].points`" -> "points[0].points: ..."
-        message, _, where = str(exc).partition(" - at `$.")
-        raise InvalidInput(
-            f"{where.rstrip('`')}: {message}" if where else message, code="invalid_body"
-        ) from None
-    except msgspec.DecodeError:
-        raise InvalidInput("The request body is not valid JSON", code="invalid_body") from None
+    return await read_json(request, BatchSaveIn, code="invalid_body")
 
 
 class AwardOut(Wire):

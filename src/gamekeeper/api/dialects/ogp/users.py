@@ -13,13 +13,13 @@ from gamekeeper.api.dialects.ogp.schemas import (
     SignatureOut,
     UserOut,
 )
-from gamekeeper.api.guards import rate_limit_public, require_hmac
+from gamekeeper.api.guards import PUBLIC, require_hmac
 from gamekeeper.core.catalog import users
 from gamekeeper.core.errors import InvalidInput
 from gamekeeper.core.identity import games
 
 
-@post("/user/hmac-signature", guards=[rate_limit_public], status_code=200)
+@post("/user/hmac-signature", opt=PUBLIC, status_code=200)
 async def hmac_signature(
     data: JSONBody[SignatureIn], uow: Uow, runtime: RuntimeDep, actor: ActorDep
 ) -> Envelope[SignatureOut]:

@@ -1,0 +1,91 @@
+"""BattlePlace session results (from clients and from dedicated servers) and client stats.
+
+A result answers ``{"status": "ok"}``: the v1a reference documents no response body, and an
+object with a status reads like every other BattlePlace answer.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Request, get, post
+from litestar.params import FromPath
+
+from gamekeeper.api.deps import RuntimeDep, Uow
+from gamekeeper.api.dialects.battleplace.guards import ClientDep, require_client
+from gamekeeper.api.dialects.battleplace.views import Wire, read_body
+from gamekeeper.api.guards import refuse_browsers
+from gamekeeper.core.matchmaking import ratings, results, servers
+
+MAX_RANKS = 1024  # far above any session's team count; the exact count is checked in core
+Rank = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
+Text = Annotated[str, msgspec.Meta(max_length=256)]
+
+
+class ResultIn(Wire):
+    status: Literal["finished", "cancelled"]
+    ranks: Annotated[list[Rank], msgspec.Meta(max_length=MAX_RANKS)] | None = None
+
+
+class ServerResultIn(ResultIn, kw_only=True):
+    project_id: Text
+    project_server_token: Text
+
+
+class OkOut(msgspec.Struct):
+    status: str = "ok"
+
+
+class StatsOut(msgspec.Struct):
+    rating: float  # conservative: mu - 3 sigma
+    rank: int | None  # None until the client has played a rated session
+
+
+@post("/client/session/{session_token:str}/result", guards=[require_client], status_code=200)
+async def client_result(
+    request: Request[Any, Any, Any],
+    session_token: FromPath[str],
+    runtime: RuntimeDep,
+    principal: ClientDep,
+) -> OkOut:
+    data = await read_body(request, ResultIn)
+    request_id = runtime.match_signer.read_session_token(session_token)
+    async with runtime.db.transaction() as uow:
+        await results.report_by_client(
+            uow, client=principal, request_id=request_id, status=data.status, ranks=data.ranks
+        )
+    return OkOut()
+
+
+@post(
+    "/server/session/{server_session_token:str}/result", status_code=200, guards=[refuse_browsers]
+)
+async def server_result(
+    request: Request[Any, Any, Any], server_session_token: FromPath[str], runtime: RuntimeDep
+) -> OkOut:
+    data = await read_body(request, ServerResultIn)
+    async with runtime.db.transaction() as uow:
+        await servers.authenticate_server(
+            uow, project_id=data.project_id, token=data.project_server_token
+        )
+        session_id = runtime.match_signer.read_server_session_token(server_session_token)
+        await results.report_by_server(
+            uow,
+            project_id=data.project_id,
+            session_id=session_id,
+            status=data.status,
+            ranks=data.ranks,
+        )
+    return OkOut()
+
+
+@get("/client/info/stats", guards=[require_client])
+async def client_stats(uow: Uow, principal: ClientDep) -> StatsOut:
+    stats = await ratings.player_stats(
+        uow, game_id=principal.game_id, player_id=principal.player_id
+    )
+    return StatsOut(rating=stats.rating, rank=stats.rank)
+
+
+ROUTES = [client_result, server_result, client_stats]

@@ -1,0 +1,21 @@
+"""The BattlePlace matchmaking API v1a, under ``/v1a``.
+
+Clients authenticate once (``/client/auth``) and then carry a client token; dedicated servers
+send the project id and the project's server token (a ``server`` key of the game) in each body.
+Errors use the BattlePlace envelope ``{"status", "error", "code"}``.
+"""
+
+from __future__ import annotations
+
+from litestar import Router
+
+from gamekeeper.api.dialects.battleplace import auth, client, results, server
+from gamekeeper.api.dialects.battleplace.errors import render
+from gamekeeper.api.errors import exception_handlers
+
+router = Router(
+    "/v1a",
+    route_handlers=[*auth.ROUTES, *client.ROUTES, *server.ROUTES, *results.ROUTES],
+    exception_handlers=exception_handlers(render),
+    tags=["battleplace"],
+)

@@ -1,0 +1,1 @@
+"""Matchmaking: the queue engine, client auth backends, sessions, results and ratings."""

@@ -1,0 +1,235 @@
+"""A real browser walks the account-link page against a live ``gamekeeper serve``.
+
+Headless Chromium (Debian's ``chromium`` package, driven by Playwright for Python through
+``executable_path``; Playwright's own browser download is never used) with JavaScript turned
+off, as the page must work without it. A loopback HTTP server stands in for the game's site:
+the game is created with that server's origin as its allowed origin, asks for a link token
+over the JSON API with its key, and the browser goes to ``linkUrl``, signs up, confirms and
+lands on the game's redirect URL. The game then asks ``verify-link-token``.
+
+The test saves a screenshot of the page to ``docs/link-page.png`` (shown in the README).
+
+Setup: ``playwright`` comes with the test extra. When /usr/bin/chromium is missing, the session
+fixture installs Debian's ``chromium`` with apt-get (as root). Without it the test is skipped
+locally and fails in CI (CI=true).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from support.processes import Server
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "link-page.png"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+INSTALL_TIMEOUT = 900
+STEP_TIMEOUT_MS = 15_000
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _unavailable(message: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{message}; CI requires it for the link-page browser test", pytrace=False)
+    pytest.skip(message)
+
+
+def _install_chromium() -> None:
+    """Debian's chromium through apt-get, as the project's setup for this test."""
+    apt = shutil.which("apt-get")
+    if apt is None or os.geteuid() != 0:
+        _unavailable("chromium is not installed and apt-get (as root) is not available")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (
+        [apt, "update", "-q"],
+        [apt, "install", "-y", "-q", "--no-install-recommends", "chromium"],
+    ):
+        result = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT
+        )
+        if result.returncode != 0:
+            _unavailable(f"{' '.join(command[:2])} failed:\n{result.stdout}\n{result.stderr}")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """The path of Debian's chromium, installed on first use."""
+    if not CHROMIUM.exists():
+        _install_chromium()
+    if not CHROMIUM.exists():
+        _unavailable(f"apt-get installed chromium but {CHROMIUM} is missing")
+    return CHROMIUM
+
+
+@pytest.fixture
+def browser_page(chromium: Path, tmp_path: Path) -> Iterator[object]:
+    """A page in a fresh, script-less Chromium profile."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (pip install -e '.[test]')")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=str(chromium),
+            headless=True,
+            args=FLAGS,
+            java_script_enabled=False,
+            viewport={"width": 1200, "height": 860},
+            locale="en-GB",
+        )
+        context.set_default_timeout(STEP_TIMEOUT_MS)
+        try:
+            yield context.pages[0] if context.pages else context.new_page()
+        finally:
+            context.close()
+
+
+# --- The game's site: a loopback server that records where the browser came back -----------
+
+
+@dataclass
+class GameSite:
+    origin: str
+    visits: list[str] = field(default_factory=list)
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def record(self, path: str) -> None:
+        with self._changed:
+            self.visits.append(path)
+            self._changed.notify_all()
+
+    def wait_for_visit(self, timeout: float = 10.0) -> str:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not self.visits:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("the browser never came back to the game's site")
+                self._changed.wait(left)
+            return self.visits[0]
+
+
+@contextmanager
+def game_site() -> Iterator[GameSite]:
+    site = GameSite(origin="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            site.record(self.path)
+            body = b"<!doctype html><title>Back in the game</title><h1>Welcome back</h1>"
+            self.send_response(200)
+            self.send_header("content-type", "text/html; charset=utf-8")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    site.origin = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield site
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def _game_with_key(server: Server, origin: str) -> str:
+    game = server.admin("games", "create", "--name", "Trivia Jam", "--allowed-origin", origin)
+    return str(server.admin("keys", "create", game["id"], "--kind", "server")["key"])
+
+
+def _post(server: Server, path: str, key: str, body: dict[str, str]) -> dict[str, object]:
+    response = httpx.post(
+        f"{server.url}/api/v1/auth/{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    result: dict[str, object] = response.json()
+    return result
+
+
+def test_a_player_links_an_account_in_a_real_browser(
+    browser_page, start_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    server = start_server(tmp_path / "data")
+    with game_site() as site:
+        key = _game_with_key(server, site.origin)
+        issued = _post(
+            server,
+            "account-link-token",
+            key,
+            {"gameUserId": "player-42", "redirectUrl": f"{site.origin}/auth/callback?from=menu"},
+        )
+        token = str(issued["linkToken"])
+        assert issued["linkUrl"] == f"{server.url}/link-account?token={token}"
+
+        page.goto(str(issued["linkUrl"]))
+        expect(page.get_by_role("heading", level=1)).to_have_text(
+            "Trivia Jam wants to link to your Gamekeeper account"
+        )
+        expect(page.get_by_role("banner")).to_contain_text("Gamekeeper")
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
+        page.keyboard.press("Tab")  # keyboard order: skip link, then the first form's fields
+        expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+        page.keyboard.press("Tab")
+        expect(page.locator("#sign-in-email")).to_be_focused()
+
+        sign_up = page.get_by_role("form", name="Create an account")
+        sign_up.get_by_label("Email").fill("ada@example.com")
+        sign_up.get_by_label("Password").fill("correct horse battery")
+        sign_up.get_by_role("button", name="Create account").click()
+
+        expect(page.get_by_role("heading", level=1)).to_have_text(
+            "Link Trivia Jam to your account?"
+        )
+        expect(page.get_by_text("You are signed in as")).to_contain_text("ada@example.com")
+        page.get_by_role("button", name="Link account").click()
+
+        page.wait_for_url(f"{site.origin}/auth/callback?*")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Welcome back")
+        landed = urlsplit(site.wait_for_visit())
+
+    assert landed.path == "/auth/callback"
+    assert parse_qs(landed.query) == {"from": ["menu"], "token": [token], "status": ["linked"]}
+    verified = _post(server, "verify-link-token", key, {"token": token})
+    assert verified["valid"] is True
+    assert verified["status"] == "linked"
+    assert isinstance(verified["userId"], str) and verified["userId"]
+    assert SCREENSHOT.stat().st_size > 10_000  # a rendered page, not a blank image
