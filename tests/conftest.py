@@ -145,6 +145,7 @@ async def db(database_url: str, clock: FakeClock) -> AsyncIterator[Database]:
 
 # --- The application, in-process ------------------------------------------------------------
 
+import httpx  # noqa: E402
 from litestar.testing import AsyncTestClient  # noqa: E402
 
 from gamekeeper.api.app import create_app  # noqa: E402
@@ -152,6 +153,22 @@ from gamekeeper.settings import load_settings  # noqa: E402
 
 ADMIN_TOKEN = "gk_admin_test_token_0123456789abcdef"
 SECRET_KEY = "test-secret-key-0123456789abcdef-0123456789"
+
+
+class _ThreadedTransport(httpx.AsyncBaseTransport):
+    """Each request on a worker thread, so that gathered requests overlap inside the app.
+
+    Litestar's test transport serves an async request synchronously, blocking the test's loop
+    until the app answers: ``asyncio.gather`` of requests would run them one after another, and
+    a test of concurrent requests could not fail. From worker threads they all reach the app's
+    loop (the client's portal) at once, as they would on a server.
+    """
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await asyncio.to_thread(self._inner.handle_request, request)
 
 
 @pytest.fixture
@@ -172,6 +189,7 @@ def make_client(tmp_path, database_url, clock):
         kwargs = {"clock": clock} if use_clock else {}
         app = create_app(settings, extra_routes=extra_routes, **kwargs)
         client = AsyncTestClient(app)
+        client._transport = _ThreadedTransport(client._transport)  # see _ThreadedTransport
         clients.append(client)
         return client
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
@@ -65,5 +66,13 @@ class UnitOfWork(Protocol):
 
         For writes that must stand because of the failure: a session revoked on refresh-token
         reuse, an audit entry for a refused credential.
+        """
+        ...
+
+    def savepoint(self) -> AbstractAsyncContextManager[None]:
+        """A block undone alone if it raises (its writes and the events it emitted).
+
+        The transaction goes on: for an insert that may lose a race to a concurrent request,
+        where the loser then reads the winner's row.
         """
         ...

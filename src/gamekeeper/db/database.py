@@ -57,6 +57,16 @@ class SqlUnitOfWork:
     def keep_on_error(self) -> None:
         self.kept = True
 
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        emitted, actions = len(self.emitted), len(self.committed_actions)
+        try:
+            async with self.conn.begin_nested():
+                yield
+        except BaseException:
+            del self.emitted[emitted:], self.committed_actions[actions:]
+            raise
+
 
 def _sqlite_setup(engine: AsyncEngine) -> None:
     # Take transaction control from the driver so writers can BEGIN IMMEDIATE: a deferred

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -101,6 +102,18 @@ async def test_test_key_makes_one_player_per_test_id(client, project):
     principal(client, body["clientToken"], after=86_399)
     with pytest.raises(ClientTokenInvalid):
         principal(client, body["clientToken"], after=86_401)
+
+
+async def test_concurrent_first_sign_ins_make_one_player(client, project):
+    # Several devices of one new player sign in at once: all pass, as the same player.
+    answers = await asyncio.gather(
+        *(sign_in(client, project, testKey=project["test_key"], testId="new") for _ in range(6))
+    )
+    assert [a.status_code for a in answers] == [200] * 6, [a.text for a in answers]
+    players = {principal(client, a.json()["clientToken"]).player_id for a in answers}
+    assert len(players) == 1
+    created = [e for e in await audit_actions(client) if e["action"] == "player.created"]
+    assert len(created) == 1
 
 
 async def test_client_token_lifetime_is_a_setting(make_client, itch, steam):

@@ -103,8 +103,16 @@ async def player_for_identity(
     existing = await uow.identity.find_identity(provider, subject, game_id)
     if existing is not None:
         return await get_player(uow, existing.player_id), False
-    player = await create_player(uow, actor=actor, display_name=display_name)
-    await link_identity(
-        uow, player_id=player.id, provider=provider, subject=subject, game_id=game_id
-    )
+    try:
+        async with uow.savepoint():
+            player = await create_player(uow, actor=actor, display_name=display_name)
+            await link_identity(
+                uow, player_id=player.id, provider=provider, subject=subject, game_id=game_id
+            )
+    except IdentityTaken:
+        # A concurrent first sign-in of the same identity committed first: its player it is.
+        existing = await uow.identity.find_identity(provider, subject, game_id)
+        if existing is None:
+            raise
+        return await get_player(uow, existing.player_id), False
     return player, True
