@@ -53,7 +53,8 @@ def _state(connection: Connection) -> dict[str, Any]:
     return state
 
 
-async def _limit(connection: Connection, category: str, identity: str) -> None:
+async def limit(connection: Connection, category: str, identity: str) -> None:
+    """Count one request of ``identity`` against ``category``; RateLimited when over."""
     limiter = runtime_of(connection).limiter
     if not limiter.enabled:
         return  # nothing counted, no headers: as the limiter's UNLIMITED answer would say
@@ -76,9 +77,9 @@ async def rate_limit_ip(connection: Connection, handler: BaseRouteHandler) -> No
     if not handler.opt.get("rate_limit", True) or not runtime_of(connection).limiter.enabled:
         return
     ip = client_ip(connection)
-    await _limit(connection, "ip", ip)
+    await limit(connection, "ip", ip)
     for category in handler.opt.get("per_ip", ()):
-        await _limit(connection, category, ip)
+        await limit(connection, category, ip)
 
 
 # The ``opt`` of unauthenticated routes: the ``public`` category per client IP, counted by
@@ -88,7 +89,7 @@ PUBLIC: dict[str, Any] = {"per_ip": ("public",)}
 
 async def rate_limit_public(connection: Connection, handler: BaseRouteHandler) -> None:
     """Unauthenticated routes: the ``public`` category, per client IP (see also ``PUBLIC``)."""
-    await _limit(connection, "public", client_ip(connection))
+    await limit(connection, "public", client_ip(connection))
 
 
 def rate_limit(category: str, *, per: Literal["developer", "ip"] = "ip") -> Guard:
@@ -99,12 +100,12 @@ def rate_limit(category: str, *, per: Literal["developer", "ip"] = "ip") -> Guar
 
     async def guard(connection: Connection, _: BaseRouteHandler) -> None:
         if per == "ip":
-            await _limit(connection, category, client_ip(connection))
+            await limit(connection, category, client_ip(connection))
             return
         principal = principal_of(connection)
         if not isinstance(principal, DeveloperPrincipal):
             raise Forbidden("This route is for developers", code="wrong_principal")
-        await _limit(connection, category, "developer:" + principal.developer_id)
+        await limit(connection, category, "developer:" + principal.developer_id)
 
     return guard
 
@@ -127,8 +128,13 @@ async def refuse_locked_out(connection: Connection, _: BaseRouteHandler) -> None
     await _refuse_if_locked_out(connection)
 
 
-async def _failed(connection: Connection, method: str, error: GamekeeperError) -> GamekeeperError:
-    """Count and audit a refused credential; returns the error for the caller to raise."""
+async def refuse_credential(
+    connection: Connection, method: str, error: GamekeeperError
+) -> GamekeeperError:
+    """Count and audit a refused credential; returns the error for the caller to raise.
+
+    Audited in a transaction of its own: call it before the request opens one.
+    """
     runtime = runtime_of(connection)
     ip = client_ip(connection)
     decision = await runtime.limiter.hit("auth_failure", ip)
@@ -183,12 +189,12 @@ def require_key(
     async def guard(connection: Connection, _: BaseRouteHandler) -> None:
         key = extract(connection)
         if not key:
-            raise await _failed(
+            raise await refuse_credential(
                 connection, "key", Unauthorized("An API key is required", code="missing_auth")
             )
         principal = await resolve_key(connection, key)
         if principal is None:
-            raise await _failed(connection, "key", InvalidApiKey())
+            raise await refuse_credential(connection, "key", InvalidApiKey())
         if principal.kind not in allowed:
             raise Forbidden(
                 f"A {principal.kind.value} key may not call this API", code="wrong_key_kind"
@@ -196,7 +202,7 @@ def require_key(
         if scope is not None and not principal.allows(scope):
             raise Forbidden(f"The key lacks the {scope} scope", code="insufficient_scope")
         _authenticated(connection, principal)
-        await _limit(connection, category, principal.credential_id)
+        await limit(connection, category, principal.credential_id)
 
     return guard
 
@@ -207,13 +213,13 @@ async def require_admin(connection: Connection, _: BaseRouteHandler) -> None:
     token = bearer_token(connection) or ""
     presented = hashlib.sha256(token.encode()).digest()
     if not token or not hmac.compare_digest(presented, runtime.admin_token_hash):
-        raise await _failed(
+        raise await refuse_credential(
             connection,
             "admin",
             Unauthorized("The admin token is missing or wrong", code="invalid_auth"),
         )
     _authenticated(connection, Actor("admin", ip=client_ip(connection)))
-    await _limit(connection, "admin", "admin")
+    await limit(connection, "admin", "admin")
 
 
 async def _developer_secret(connection: Connection, developer_id: str) -> str | None:
@@ -247,9 +253,9 @@ async def require_hmac(connection: Connection, _: BaseRouteHandler) -> None:
             raise Unauthorized("Unknown API key", code="invalid_api_key")
         hmac_auth.verify(secret, signed, _method(connection), connection.url.path)
     except Unauthorized as exc:
-        raise await _failed(connection, "hmac", exc) from None
+        raise await refuse_credential(connection, "hmac", exc) from None
     _authenticated(connection, DeveloperPrincipal(signed.api_key))
-    await _limit(connection, "server", "developer:" + signed.api_key)
+    await limit(connection, "server", "developer:" + signed.api_key)
 
 
 def _method(connection: Connection) -> str:
@@ -278,9 +284,9 @@ async def require_player(connection: Connection, _: BaseRouteHandler) -> None:
                 await sessions.check_session(uow, principal)
             runtime.cache.put(cache_key, True, tag=cache_key, generation=generation)
     except (InvalidSession, Unauthorized) as exc:
-        raise await _failed(connection, "session", exc) from None
+        raise await refuse_credential(connection, "session", exc) from None
     _authenticated(connection, principal)
-    await _limit(connection, "player", principal.player_id)
+    await limit(connection, "player", principal.player_id)
 
 
 async def refuse_browsers(connection: Connection, _: BaseRouteHandler) -> None:

@@ -9,13 +9,9 @@ from typing import Any
 import msgspec
 
 from gamekeeper.core.events.domain import GameServerChanged
-from gamekeeper.core.identity.auth import resolve_key
-from gamekeeper.core.identity.secrets import hash_secret
-from gamekeeper.core.identity.types import KeyKind
 from gamekeeper.core.matchmaking.errors import (
     InvalidMatchRequest,
     ServerNotRegistered,
-    ServerTokenInvalid,
 )
 from gamekeeper.core.matchmaking.types import GameServer, MatchSession
 from gamekeeper.core.uow import UnitOfWork
@@ -24,13 +20,6 @@ DEFAULT_TIMEOUT = 60
 MAX_TIMEOUT = 3600
 MAX_NAME = 64
 MAX_INFO_BYTES = 4096
-
-
-async def authenticate_server(uow: UnitOfWork, *, project_id: str, token: str) -> None:
-    """The project's server token is a live ``server`` key of that very project."""
-    principal = await resolve_key(uow, hash_secret(token))
-    if principal is None or principal.kind != KeyKind.SERVER or principal.game_id != project_id:
-        raise ServerTokenInvalid()
 
 
 def _check_name(name: str) -> None:

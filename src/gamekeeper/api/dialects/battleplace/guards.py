@@ -1,7 +1,9 @@
-"""The BattlePlace client credential: ``Authorization: Bearer <clientToken>``.
+"""BattlePlace credentials: client tokens (``Authorization: Bearer``), server tokens (in bodies).
 
 Client tokens are checked by their MAC alone, without a database query: status polls, the hot
-path of matchmaking, cost no storage read to authenticate.
+path of matchmaking, cost no storage read to authenticate. Server tokens are ``server`` keys,
+resolved through the key cache. Both count against per-credential rate limits (``player`` per
+client, ``server`` per key); a refused one counts toward its address's lockout and is audited.
 """
 
 from __future__ import annotations
@@ -9,18 +11,41 @@ from __future__ import annotations
 from litestar.di import NamedDependency
 from litestar.handlers import BaseRouteHandler
 
-from gamekeeper.api.guards import Connection, bearer_token, runtime_of
-from gamekeeper.core.matchmaking.errors import ClientTokenInvalid
+from gamekeeper.api.guards import (
+    Connection,
+    bearer_token,
+    limit,
+    refuse_credential,
+    resolve_key,
+    runtime_of,
+)
+from gamekeeper.core.identity.types import KeyKind
+from gamekeeper.core.matchmaking.errors import ClientTokenInvalid, ServerTokenInvalid
 from gamekeeper.core.matchmaking.tokens import ClientPrincipal
 
 
 async def require_client(connection: Connection, _: BaseRouteHandler) -> None:
     runtime = runtime_of(connection)
     token = bearer_token(connection)
-    if token is None:
-        raise ClientTokenInvalid("client token required")
-    principal = runtime.match_signer.read_client_token(token, now=runtime.clock().timestamp())
+    try:
+        if token is None:
+            raise ClientTokenInvalid("client token required")
+        principal = runtime.match_signer.read_client_token(token, now=runtime.clock().timestamp())
+    except ClientTokenInvalid as exc:
+        raise await refuse_credential(connection, "battleplace.client_token", exc) from None
     connection.scope.setdefault("state", {})["principal"] = principal
+    await limit(connection, "player", principal.player_id)
+
+
+async def authenticate_server(connection: Connection, *, project_id: str, token: str) -> None:
+    """The project's server token is a live ``server`` key of that very project.
+
+    Called from handlers (the token is in the body), before they open their transaction.
+    """
+    principal = await resolve_key(connection, token)
+    if principal is None or principal.kind != KeyKind.SERVER or principal.game_id != project_id:
+        raise await refuse_credential(connection, "battleplace.server_token", ServerTokenInvalid())
+    await limit(connection, "server", "key:" + principal.credential_id)
 
 
 def client_of(connection: Connection) -> ClientPrincipal:

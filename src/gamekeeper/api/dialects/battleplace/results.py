@@ -13,10 +13,14 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 
 from gamekeeper.api.deps import RuntimeDep, Uow
-from gamekeeper.api.dialects.battleplace.guards import ClientDep, require_client
+from gamekeeper.api.dialects.battleplace.guards import (
+    ClientDep,
+    authenticate_server,
+    require_client,
+)
 from gamekeeper.api.dialects.battleplace.views import Wire, read_body
 from gamekeeper.api.guards import refuse_browsers
-from gamekeeper.core.matchmaking import ratings, results, servers
+from gamekeeper.core.matchmaking import ratings, results
 
 MAX_RANKS = 1024  # far above any session's team count; the exact count is checked in core
 Rank = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
@@ -65,11 +69,9 @@ async def server_result(
     request: Request[Any, Any, Any], server_session_token: FromPath[str], runtime: RuntimeDep
 ) -> OkOut:
     data = await read_body(request, ServerResultIn)
+    await authenticate_server(request, project_id=data.project_id, token=data.project_server_token)
+    session_id = runtime.match_signer.read_server_session_token(server_session_token)
     async with runtime.db.transaction() as uow:
-        await servers.authenticate_server(
-            uow, project_id=data.project_id, token=data.project_server_token
-        )
-        session_id = runtime.match_signer.read_server_session_token(server_session_token)
         await results.report_by_server(
             uow,
             project_id=data.project_id,

@@ -12,7 +12,8 @@ from typing import Annotated, Any, TypeVar
 import msgspec
 from litestar import Request, delete, post
 
-from gamekeeper.api.deps import RuntimeDep, Uow
+from gamekeeper.api.deps import RuntimeDep
+from gamekeeper.api.dialects.battleplace.guards import authenticate_server
 from gamekeeper.api.dialects.battleplace.views import (
     ServerSessionOut,
     Wire,
@@ -22,7 +23,6 @@ from gamekeeper.api.dialects.battleplace.views import (
 from gamekeeper.api.guards import refuse_browsers
 from gamekeeper.api.runtime import Runtime
 from gamekeeper.core.matchmaking import servers
-from gamekeeper.core.uow import UnitOfWork
 
 Text = Annotated[str, msgspec.Meta(max_length=256)]
 _GUARDS = [refuse_browsers]
@@ -49,50 +49,49 @@ class SessionsOut(Wire):
     sessions: list[ServerSessionOut]
 
 
-async def _server(request: Request[Any, Any, Any], uow: UnitOfWork, into: type[B]) -> B:
+async def _server(request: Request[Any, Any, Any], into: type[B]) -> B:
     body = await read_body(request, into)
-    await servers.authenticate_server(
-        uow, project_id=body.project_id, token=body.project_server_token
-    )
+    await authenticate_server(request, project_id=body.project_id, token=body.project_server_token)
     return body
 
 
 @post("/server/match", status_code=200, guards=_GUARDS)
-async def register_server(request: Request[Any, Any, Any], uow: Uow) -> StatusOut:
-    body = await _server(request, uow, RegisterIn)
-    await servers.register_server(
-        uow,
-        project_id=body.project_id,
-        name=body.name,
-        server_tag=body.server_tag,
-        info=body.info,
-        timeout=body.timeout,
-    )
+async def register_server(request: Request[Any, Any, Any], runtime: RuntimeDep) -> StatusOut:
+    body = await _server(request, RegisterIn)
+    async with runtime.db.transaction() as uow:
+        await servers.register_server(
+            uow,
+            project_id=body.project_id,
+            name=body.name,
+            server_tag=body.server_tag,
+            info=body.info,
+            timeout=body.timeout,
+        )
     return StatusOut("registered")
 
 
 @delete("/server/match", status_code=200, guards=_GUARDS)
-async def unregister_server(request: Request[Any, Any, Any], uow: Uow) -> StatusOut:
-    body = await _server(request, uow, ServerIn)
-    await servers.unregister_server(uow, project_id=body.project_id, name=body.name)
+async def unregister_server(request: Request[Any, Any, Any], runtime: RuntimeDep) -> StatusOut:
+    body = await _server(request, ServerIn)
+    async with runtime.db.transaction() as uow:
+        await servers.unregister_server(uow, project_id=body.project_id, name=body.name)
     return StatusOut("cancelled")
 
 
-async def _take(runtime: Runtime, request: Request[Any, Any, Any]) -> tuple[ServerIn, SessionsOut]:
+async def _take(runtime: Runtime, body: ServerIn) -> SessionsOut:
     async with runtime.db.transaction() as uow:
-        body = await _server(request, uow, ServerIn)
         taken = await servers.take_sessions(uow, project_id=body.project_id, name=body.name)
-    out = [server_session(s, runtime.match_signer) for s in taken]
-    return body, SessionsOut(out)
+    return SessionsOut([server_session(s, runtime.match_signer) for s in taken])
 
 
 @post("/server/match/sessions", status_code=200, guards=_GUARDS)
 async def fetch_sessions(request: Request[Any, Any, Any], runtime: RuntimeDep) -> SessionsOut:
-    body, found = await _take(runtime, request)
+    body = await _server(request, ServerIn)
+    found = await _take(runtime, body)
     wait = runtime.settings.server_poll_seconds
     if not found.sessions and wait > 0:
         await runtime.matchmaker.wait_for_session(body.project_id, body.name, wait)
-        body, found = await _take(runtime, request)
+        found = await _take(runtime, body)
     return found
 
 
