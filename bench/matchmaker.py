@@ -1,5 +1,6 @@
 """Matchmaking benchmarks; ``engine``: the pure matchmaking engine, in process; ``http``: over
-HTTP in embedded mode (see ``matchmaker_http.py``).
+HTTP in embedded mode (see ``matchmaker_http.py``); ``store``: storing one tick of many
+sessions (see ``matchmaker_store.py``).
 
 ``engine`` adds ``--requests`` waiting requests (100,000: 1v1, 2v2 and 5v5; four match tags;
 ratings normal with mu 25, sd 8; enqueued over the last 30 s, deadlines 40-120 s after; 30 %
@@ -26,6 +27,7 @@ and other processes took more than 0.2 of a core.
 
     python bench/matchmaker.py engine [--requests 100000] [--rounds 3] [--seed 7] [--json]
     python bench/matchmaker.py http [--clients 10000] [--rounds 3] [--duration 10] [-c 32]
+    python bench/matchmaker.py store [--database-url postgresql://...] [--sessions 5000]
 
 The exit status is 1 when the target is missed.
 """
@@ -48,9 +50,10 @@ from pathlib import Path
 from gamekeeper.core.matchmaking.engine import Engine, QueuedRequest, ServerSlot
 
 try:
-    from bench import matchmaker_http
+    from bench import matchmaker_http, matchmaker_store
 except ModuleNotFoundError:  # run as a script: bench/ is on sys.path
     import matchmaker_http  # type: ignore[no-redef]
+    import matchmaker_store  # type: ignore[no-redef]
 
 TARGET_SECONDS = 1.0
 NOW = 1_800_000_000.0
@@ -338,9 +341,13 @@ def main() -> None:
     engine.add_argument("--json", action="store_true", help="print the result as JSON")
     http = commands.add_parser("http", help="10,000 clients over HTTP, then status poll load")
     matchmaker_http.add_arguments(http)
+    store = commands.add_parser("store", help="storing one tick of many sessions")
+    matchmaker_store.add_arguments(store)
     args = parser.parse_args()
     if args.command == "http":
         sys.exit(matchmaker_http.main(args))
+    if args.command == "store":
+        sys.exit(matchmaker_store.main(args))
     if args.command == "engine":
         result = run_engine(args)
         if args.json:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -37,20 +38,20 @@ class SqlEventStore:
         self._conn = conn
         self.sinks = sinks
 
-    async def add_event(self, value: Event) -> int:
-        result = await self._conn.execute(
-            insert(event)
-            .values(
-                id=value.id,
-                type=value.type,
-                game_id=value.game_id,
-                aggregate_id=value.aggregate_id,
-                payload=value.payload,
-                occurred_at=value.occurred_at,
-            )
-            .returning(event.c.seq)
-        )
-        return int(result.scalar_one())
+    async def add_events(self, events: Sequence[Event]) -> list[int]:
+        rows = [
+            {
+                "id": value.id,
+                "type": value.type,
+                "game_id": value.game_id,
+                "aggregate_id": value.aggregate_id,
+                "payload": value.payload,
+                "occurred_at": value.occurred_at,
+            }
+            for value in events
+        ]
+        statement = insert(event).returning(event.c.seq, sort_by_parameter_order=True)
+        return [int(seq) for seq in (await self._conn.execute(statement, rows)).scalars()]
 
     async def matching_webhooks(self, game_id: str, event_type: str) -> list[str]:
         rows = await self._conn.execute(
@@ -60,7 +61,7 @@ class SqlEventStore:
         return [row.id for row in rows if not row.event_types or event_type in row.event_types]
 
     async def add_deliveries(
-        self, event_seq: int, targets: list[tuple[str, str | None]], at: datetime
+        self, targets: Sequence[tuple[int, str, str | None]], at: datetime
     ) -> None:
         rows: list[dict[str, Any]] = [
             {
@@ -73,7 +74,7 @@ class SqlEventStore:
                 "next_attempt_at": at,
                 "created_at": at,
             }
-            for sink, webhook_id in targets
+            for event_seq, sink, webhook_id in targets
         ]
         await self._conn.execute(insert(delivery), rows)
 

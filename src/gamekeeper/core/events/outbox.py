@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from gamekeeper.core.events.domain import OutboxRecorded
@@ -11,6 +14,40 @@ from gamekeeper.core.events.types import Event
 
 if TYPE_CHECKING:
     from gamekeeper.core.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to record (see ``record_events``)."""
+
+    type: str
+    payload: Payload
+    game_id: str | None
+    aggregate_id: str
+
+
+async def record_events(uow: UnitOfWork, new: Sequence[NewEvent]) -> list[Event]:
+    """Record events and a delivery for each subscriber; nothing is sent unless this commits.
+
+    In a few statements whatever their number (a matchmaking tick records one per session):
+    one insert of the events, one lookup of webhooks per game and event type, one insert of
+    the deliveries.
+    """
+    events = [_event(uow, n.type, n.payload, n.game_id, n.aggregate_id) for n in new]
+    if not events:
+        return []
+    seqs = await uow.events.add_events(events)
+    hooks: dict[tuple[str, str], list[str]] = {}
+    targets: list[tuple[int, str, str | None]] = []
+    for seq, event in zip(seqs, events, strict=True):
+        targets += [(seq, sink, None) for sink in uow.events.sinks]
+        if event.game_id is not None:
+            key = (event.game_id, event.type)
+            if key not in hooks:
+                hooks[key] = await uow.events.matching_webhooks(*key)
+            targets += [(seq, "webhook", hook_id) for hook_id in hooks[key]]
+    await _deliver(uow, targets, events[0].occurred_at)
+    return events
 
 
 async def record_event(
@@ -22,11 +59,23 @@ async def record_event(
     aggregate_id: str,
     only_webhook: str | None = None,
 ) -> Event:
-    """Record an event and a delivery for each subscriber; nothing is sent unless this commits.
+    """Record one event (see ``record_events``).
 
     ``only_webhook`` sends it to that webhook alone (a test event), not to sinks or others.
     """
-    event = Event(
+    if only_webhook is None:
+        [event] = await record_events(uow, [NewEvent(event_type, payload, game_id, aggregate_id)])
+        return event
+    event = _event(uow, event_type, payload, game_id, aggregate_id)
+    [seq] = await uow.events.add_events([event])
+    await _deliver(uow, [(seq, "webhook", only_webhook)], event.occurred_at)
+    return event
+
+
+def _event(
+    uow: UnitOfWork, event_type: str, payload: Payload, game_id: str | None, aggregate_id: str
+) -> Event:
+    return Event(
         id=str(uuid.uuid4()),
         type=event_type,
         game_id=game_id,
@@ -34,14 +83,11 @@ async def record_event(
         payload=payload_of(event_type, payload),
         occurred_at=uow.now(),
     )
-    seq = await uow.events.add_event(event)
-    targets: list[tuple[str, str | None]] = [(sink, None) for sink in uow.events.sinks]
-    if only_webhook is not None:
-        targets = [("webhook", only_webhook)]
-    elif game_id is not None:
-        hooks = await uow.events.matching_webhooks(game_id, event_type)
-        targets += [("webhook", hook_id) for hook_id in hooks]
+
+
+async def _deliver(
+    uow: UnitOfWork, targets: list[tuple[int, str, str | None]], at: datetime
+) -> None:
     if targets:
-        await uow.events.add_deliveries(seq, targets, event.occurred_at)
+        await uow.events.add_deliveries(targets, at)
         uow.emit(OutboxRecorded())
-    return event

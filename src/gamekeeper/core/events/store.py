@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -53,11 +54,16 @@ class EventStore(Protocol):
         """Installation sinks every event also goes to."""
         ...
 
-    async def add_event(self, event: Event) -> int: ...
+    async def add_events(self, events: Sequence[Event]) -> list[int]:
+        """Store events; their sequence numbers, in the same order."""
+        ...
+
     async def matching_webhooks(self, game_id: str, event_type: str) -> list[str]: ...
     async def add_deliveries(
-        self, event_seq: int, targets: list[tuple[str, str | None]], at: datetime
-    ) -> None: ...
+        self, targets: Sequence[tuple[int, str, str | None]], at: datetime
+    ) -> None:
+        """Pending deliveries, each ``(event seq, sink, webhook id or None)``."""
+        ...
 
     async def add_webhook(self, webhook: Webhook, *, sealed_secret: str) -> None: ...
     async def get_webhook(self, webhook_id: str) -> Webhook | None: ...

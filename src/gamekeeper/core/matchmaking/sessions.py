@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from gamekeeper.core.events.outbox import record_event
+from gamekeeper.core.events.outbox import NewEvent, record_events
 from gamekeeper.core.events.registry import MatchFailed, MatchFound
 from gamekeeper.core.matchmaking.engine_types import Match, QueuedRequest, TickOutcome
 from gamekeeper.core.matchmaking.tokens import new_session_id
@@ -100,6 +100,7 @@ async def record_tick(
 
 
 async def _record_events(uow: UnitOfWork, record: TickRecord) -> None:
+    events = []
     for session in record.sessions:
         teams: list[list[str]] = [[] for _ in session.team_sizes]
         for member in session.members:
@@ -111,11 +112,8 @@ async def _record_events(uow: UnitOfWork, record: TickRecord) -> None:
             server_tag=session.server_tag,
             server=session.server_name,
         )
-        await record_event(
-            uow, "match.found", payload, game_id=session.game_id, aggregate_id=session.id
-        )
+        events.append(NewEvent("match.found", payload, session.game_id, session.id))
     for request, reason in record.failed:
         failed = MatchFailed(request_id=request.id, player_id=request.player_id, reason=reason)
-        await record_event(
-            uow, "match.failed", failed, game_id=request.game_id, aggregate_id=request.id
-        )
+        events.append(NewEvent("match.failed", failed, request.game_id, request.id))
+    await record_events(uow, events)
