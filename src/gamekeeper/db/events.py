@@ -50,8 +50,11 @@ class SqlEventStore:
             }
             for value in events
         ]
-        statement = insert(event).returning(event.c.seq, sort_by_parameter_order=True)
-        return [int(seq) for seq in (await self._conn.execute(statement, rows)).scalars()]
+        # Matched by id rather than by order: asking for rows in parameter order makes
+        # SQLAlchemy insert one row per statement on SQLite.
+        statement = insert(event).returning(event.c.id, event.c.seq)
+        seqs = {row.id: int(row.seq) for row in await self._conn.execute(statement, rows)}
+        return [seqs[value.id] for value in events]
 
     async def matching_webhooks(self, game_id: str, event_type: str) -> list[str]:
         rows = await self._conn.execute(
