@@ -104,6 +104,7 @@ class Runtime:
             redis_url=settings.redis_url,
             enabled=settings.rate_limits_enabled,
             metrics=self.metrics,
+            clock=lambda: self.clock().timestamp(),  # embedded counters; Redis keeps its own
         )
         self.usage = UsageRecorder()
         # Identity providers behind BattlePlace client auth (their base URLs are settings).
