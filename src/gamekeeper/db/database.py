@@ -137,7 +137,7 @@ class Database:
             options = {"pool_size": 2 * pool_size, "max_overflow": 0}
         self.engine = create_async_engine(url, **options)
         # Reads outside a transaction: each statement sees what was committed when it ran.
-        self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._autocommitting = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         if self.is_sqlite:
             _sqlite_setup(self.engine)
         else:
@@ -206,15 +206,37 @@ class Database:
 
         Each statement sees the data committed when it runs and costs one round trip: no
         BEGIN, no COMMIT. For a request that reads once, or whose reads need not agree with
-        each other. Writing through it is a mistake: every statement would commit alone. On
-        SQLite it is a read transaction (no round trips there).
+        each other. Writing through it is a mistake: every statement would commit alone (see
+        ``autocommit``). On SQLite it is a read transaction (no round trips there).
         """
         if self.is_sqlite:
             async with self.transaction(write=False) as uow:
                 yield uow
             return
+        async with self._autocommit() as uow:
+            yield uow
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[SqlUnitOfWork]:
+        """A unit of work whose only write is one statement, committed alone on PostgreSQL.
+
+        No BEGIN, no COMMIT: one round trip for a hot path whose whole change is one statement
+        (a statement is atomic by itself). Anything that needs two writes to agree belongs in
+        ``transaction``. Events emitted are dispatched when the block ends without error. On
+        SQLite it is a write transaction.
+        """
+        if self.is_sqlite:
+            async with self.transaction() as uow:
+                yield uow
+            return
+        async with self._autocommit() as uow:
+            yield uow
+        await self._dispatch(uow)
+
+    @asynccontextmanager
+    async def _autocommit(self) -> AsyncIterator[SqlUnitOfWork]:
         try:
-            conn = await self._reader.connect()
+            conn = await self._autocommitting.connect()
         except (OperationalError, OSError) as exc:
             raise Unavailable("The database is unavailable") from exc
         try:

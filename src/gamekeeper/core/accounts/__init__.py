@@ -6,7 +6,7 @@ from gamekeeper.core.accounts.codes import (
     sign_in_with_code,
     verify_email,
 )
-from gamekeeper.core.accounts.device import sign_in_device
+from gamekeeper.core.accounts.device import sign_in_device, sign_in_known_device, sign_up_device
 from gamekeeper.core.accounts.links import (
     check_link_token,
     confirm_link,
@@ -50,9 +50,11 @@ __all__ = [
     "send_verification",
     "sign_in",
     "sign_in_device",
+    "sign_in_known_device",
     "sign_in_with_code",
     "sign_out",
     "sign_up",
+    "sign_up_device",
     "verify_email",
     "verify_web_code",
 ]

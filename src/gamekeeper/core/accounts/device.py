@@ -54,20 +54,42 @@ async def sign_in_device(
     display_name: str | None = None,
 ) -> AccountSession:
     """Sign in with a device id; the first sign-in creates the (guest) player."""
-    subject = device_hash(device_id)
+    known = await sign_in_known_device(uow, device_id=device_id, ctx=ctx)
+    if known is not None:
+        return known
+    return await sign_up_device(uow, device_id=device_id, ip=ip, ctx=ctx, display_name=display_name)
+
+
+async def sign_in_known_device(
+    uow: UnitOfWork, *, device_id: str, ctx: AccountContext
+) -> AccountSession | None:
+    """Sign in with a device id that has a player, in one statement; None (nothing stored)
+    if the device is new."""
     policy = ctx.policy.session
     session = sessions.new_session(policy, uow.now())
-    player = await uow.accounts.sign_in_device(subject, session)
-    if player is not None:
-        return AccountSession(player, sessions.session_tokens(policy, session, player.id))
-    player = await _sign_up(uow, subject, ip=ip, display_name=display_name)
+    player = await uow.accounts.sign_in_device(device_hash(device_id), session)
+    if player is None:
+        return None
+    return AccountSession(player, sessions.session_tokens(policy, session, player.id))
+
+
+async def sign_up_device(
+    uow: UnitOfWork,
+    *,
+    device_id: str,
+    ip: str | None,
+    ctx: AccountContext,
+    display_name: str | None = None,
+) -> AccountSession:
+    """The first sign-in of a device: a new guest player (or, if a simultaneous first sign-in
+    of the device registered one meanwhile, that player)."""
+    player = await _sign_up(uow, device_hash(device_id), ip=ip, display_name=display_name)
     if player is not None:
         return await open_session(uow, player, ctx=ctx, ip=ip, created=True, audited=False)
-    # A simultaneous first sign-in of this device created the player (and has committed).
-    player = await uow.accounts.sign_in_device(subject, session)
-    if player is None:
+    known = await sign_in_known_device(uow, device_id=device_id, ctx=ctx)
+    if known is None:
         raise DeviceSignInRaced()
-    return AccountSession(player, sessions.session_tokens(policy, session, player.id))
+    return known
 
 
 async def _sign_up(

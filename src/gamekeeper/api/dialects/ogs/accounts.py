@@ -20,7 +20,7 @@ from gamekeeper.api.dialects.ogs.schemas import (
     SuccessOut,
     UserOut,
 )
-from gamekeeper.api.guards import client_ip, rate_limit_public, require_player
+from gamekeeper.api.guards import client_ip, rate_limit_public, require_player, runtime_of
 from gamekeeper.core import accounts
 from gamekeeper.core.accounts.types import AccountContext, AccountSession
 from gamekeeper.core.identity.players import get_player
@@ -84,16 +84,21 @@ async def login_code_verify(
 
 
 @post("/device", status_code=200, summary="Sign in with a device id (guest account)")
-async def device(request: AnyRequest, data: JSONBody[DeviceIn], uow: Uow) -> Response[SessionOut]:
+async def device(request: AnyRequest, data: JSONBody[DeviceIn]) -> Response[SessionOut]:
     """The first sign-in with a device id creates the player (``created: true``)."""
-    ctx = accounts_of(request)
-    session = await accounts.sign_in_device(
-        uow,
-        device_id=data.device_id,
-        display_name=data.display_name,
-        ip=client_ip(request),
-        ctx=ctx,
-    )
+    ctx, db = accounts_of(request), runtime_of(request).db
+    # A known device signs in with one statement, committed alone; a new one in a transaction.
+    async with db.autocommit() as uow:
+        session = await accounts.sign_in_known_device(uow, device_id=data.device_id, ctx=ctx)
+    if session is None:
+        async with db.transaction() as uow:
+            session = await accounts.sign_up_device(
+                uow,
+                device_id=data.device_id,
+                display_name=data.display_name,
+                ip=client_ip(request),
+                ctx=ctx,
+            )
     return signed_in(request, session, ctx, 201 if session.created else 200)
 
 

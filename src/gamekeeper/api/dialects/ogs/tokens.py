@@ -17,7 +17,7 @@ from gamekeeper.api.dialects.ogs.schemas import (
     VerifyTokenOut,
     WebCodeOut,
 )
-from gamekeeper.api.guards import client_ip, guards, require_key, require_player
+from gamekeeper.api.guards import client_ip, guards, require_key, require_player, runtime_of
 from gamekeeper.core import accounts
 from gamekeeper.core.errors import Unauthorized
 from gamekeeper.core.identity.types import KeyKind
@@ -58,10 +58,12 @@ async def web_code(uow: Uow, principal: PlayerDep, account_ctx: AccountsDep) -> 
     security=[{"gameKey": []}],
     summary="Spend a web auth code (game server)",
 )
-async def verify_token(request: AnyRequest, data: JSONBody[TokenIn], uow: Uow) -> VerifyTokenOut:
+async def verify_token(request: AnyRequest, data: JSONBody[TokenIn]) -> VerifyTokenOut:
     """Who the code's player is; a code is valid once, and not after it expired."""
     game_id = key_principal(request).game_id
-    return VerifyTokenOut.of(await accounts.verify_web_code(uow, code=data.token, game_id=game_id))
+    async with runtime_of(request).db.autocommit() as uow:  # spending a code is one statement
+        checked = await accounts.verify_web_code(uow, code=data.token, game_id=game_id)
+    return VerifyTokenOut.of(checked)
 
 
 ROUTES = [refresh, web_code, verify_token]
