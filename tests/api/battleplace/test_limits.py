@@ -79,3 +79,27 @@ async def test_refused_tokens_are_audited_and_lock_the_address_out(make_client):
     ]
     # Nothing more is written once the address is locked out; no token is ever in the log.
     assert other["server_token"] not in audit_page and forged not in audit_page
+
+
+async def test_expired_client_tokens_are_not_guesses(make_client, clock):
+    # Every client behind one address sees its token expire in time; none of that locks the
+    # address out of signing in again.
+    async with make_client(rate_limits={"auth_failure": "3/minute"}) as client:
+        project = await new_project(client)
+        tokens = [await client_token(client, project, n) for n in range(5)]
+        clock.advance(86_401)
+        expired = [
+            await client.get("/v1a/client/info/stats", headers=bearer(token)) for token in tokens
+        ]
+        again = await client_token(client, project, 0)
+        answer = await client.get("/v1a/client/info/stats", headers=bearer(again))
+        audited = [e for e in await audit_actions(client) if e["action"] == "auth.failed"]
+
+    for response in expired:
+        assert response.status_code == 401
+        assert (response.json()["status"], response.json()["error"]) == (
+            "notAuthenticated",
+            "token expired",
+        )
+    assert answer.status_code == 200
+    assert audited == []

@@ -10,6 +10,13 @@ class ClientTokenInvalid(Unauthorized):
     message = "bad token"
 
 
+class ClientTokenExpired(ClientTokenInvalid):
+    """Authentic but past its lifetime: the client signs in again (not a guess)."""
+
+    code = "client_token_expired"
+    message = "token expired"
+
+
 class SessionTokenInvalid(Unauthorized):
     code = "bad_session_token"
     message = "bad session token"

@@ -16,7 +16,11 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from gamekeeper.core.matchmaking.errors import ClientTokenInvalid, SessionTokenInvalid
+from gamekeeper.core.matchmaking.errors import (
+    ClientTokenExpired,
+    ClientTokenInvalid,
+    SessionTokenInvalid,
+)
 
 SERVER = "server"  # the participant name of a session's dedicated server
 _MAC_BYTES = 16
@@ -60,11 +64,14 @@ class Signer:
         return self._signed("c1", f"{game_id}.{player_id}.{expires_at}")
 
     def read_client_token(self, token: str, *, now: float) -> ClientPrincipal:
-        """The client a token speaks for; ClientTokenInvalid if forged or expired."""
+        """The client a token speaks for; ClientTokenInvalid if forged, ClientTokenExpired if
+        authentic but expired."""
         body = self._verified(token, "c1")
         parts = body.split(".") if body else []
-        if len(parts) != 3 or not parts[2].isdigit() or int(parts[2]) <= now:
+        if len(parts) != 3 or not parts[2].isdigit():
             raise ClientTokenInvalid()
+        if int(parts[2]) <= now:
+            raise ClientTokenExpired()
         return ClientPrincipal(game_id=parts[0], player_id=parts[1])
 
     def session_token(self, request_id: str) -> str:

@@ -3,7 +3,8 @@
 Client tokens are checked by their MAC alone, without a database query: status polls, the hot
 path of matchmaking, cost no storage read to authenticate. Server tokens are ``server`` keys,
 resolved through the key cache. Both count against per-credential rate limits (``player`` per
-client, ``server`` per key); a refused one counts toward its address's lockout and is audited.
+client, ``server`` per key); a forged one counts toward its address's lockout and is
+audited (an expired one does not: clients behind one address all expire in time).
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ from gamekeeper.api.guards import (
     runtime_of,
 )
 from gamekeeper.core.identity.types import KeyKind
-from gamekeeper.core.matchmaking.errors import ClientTokenInvalid, ServerTokenInvalid
+from gamekeeper.core.matchmaking.errors import (
+    ClientTokenExpired,
+    ClientTokenInvalid,
+    ServerTokenInvalid,
+)
 from gamekeeper.core.matchmaking.tokens import ClientPrincipal
 
 
@@ -31,6 +36,8 @@ async def require_client(connection: Connection, _: BaseRouteHandler) -> None:
         if token is None:
             raise ClientTokenInvalid("client token required")
         principal = runtime.match_signer.read_client_token(token, now=runtime.clock().timestamp())
+    except ClientTokenExpired:
+        raise  # an authentic token past its lifetime: the client signs in again, no guess
     except ClientTokenInvalid as exc:
         raise await refuse_credential(connection, "battleplace.client_token", exc) from None
     connection.scope.setdefault("state", {})["principal"] = principal
