@@ -20,7 +20,7 @@ from gamekeeper.api.runtime import Runtime
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.errors import Forbidden, GamekeeperError, RateLimited, Unauthorized
 from gamekeeper.core.identity import auth, games, hmac_auth, sessions
-from gamekeeper.core.identity.errors import InvalidApiKey, InvalidSession
+from gamekeeper.core.identity.errors import InvalidApiKey, InvalidSession, SessionExpired
 from gamekeeper.core.identity.secrets import hash_secret
 from gamekeeper.core.identity.types import (
     DeveloperPrincipal,
@@ -283,6 +283,8 @@ async def require_player(connection: Connection, _: BaseRouteHandler) -> None:
             async with runtime.db.transaction(write=False) as uow:
                 await sessions.check_session(uow, principal)
             runtime.cache.put(cache_key, True, tag=cache_key, generation=generation)
+    except SessionExpired:
+        raise  # authentic but past its lifetime: the client refreshes, no guess
     except (InvalidSession, Unauthorized) as exc:
         raise await refuse_credential(connection, "session", exc) from None
     _authenticated(connection, principal)

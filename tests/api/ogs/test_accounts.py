@@ -103,6 +103,31 @@ async def test_an_address_is_locked_after_its_failures(make_client, ogs):
         assert locked.status_code == 429
 
 
+async def test_expired_session_tokens_are_not_guesses(make_client, clock):
+    # Access tokens last 15 minutes: every player behind one address sends an expired one now
+    # and then. They are refused as the spec says, but lock nobody out and fill no audit log.
+    async with make_client(rate_limits={"auth_failure": "3/minute"}) as client:
+        devices = [
+            (await client.post(f"{AUTH}/device", json={"deviceId": f"device-{n:012d}"})).json()
+            for n in range(5)
+        ]
+        clock.advance(901)
+        expired = [
+            await client.get(f"{AUTH}/me", headers=bearer(d["sessionToken"])) for d in devices
+        ]
+        refreshed = await client.post(
+            f"{AUTH}/refresh", json={"refreshToken": devices[0]["refreshToken"]}
+        )
+        me = await client.get(f"{AUTH}/me", headers=bearer(refreshed.json()["sessionToken"]))
+        audited = [e for e in await audit_actions(client) if e["action"] == "auth.failed"]
+
+    for response in expired:
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "invalid_token"
+    assert me.status_code == 200
+    assert audited == []
+
+
 async def test_logout_ends_the_session_and_clears_cookies(ogs, client):
     session = await ogs.sign_up()
     headers = bearer(session["sessionToken"])

@@ -55,6 +55,11 @@ class InvalidSession(Unauthorized):
     message = "The provided token is invalid or expired"
 
 
+class SessionExpired(InvalidSession):
+    """An authentic access token past its lifetime: answered as any invalid token (the
+    spec's one error), but not a guess, so not counted as a failed authentication."""
+
+
 class RefreshTokenReused(Unauthorized):
     code = "invalid_token"
     message = "The refresh token was already used; the session has been revoked"

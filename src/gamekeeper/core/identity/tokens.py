@@ -14,7 +14,7 @@ from datetime import datetime
 import jwt
 import msgspec
 
-from gamekeeper.core.identity.errors import InvalidSession
+from gamekeeper.core.identity.errors import InvalidSession, SessionExpired
 from gamekeeper.core.identity.types import PlayerPrincipal
 
 ISSUER = "gamekeeper"
@@ -50,7 +50,8 @@ def encode_access_token(
 
 
 def decode_access_token(token: str, *, signing_key: bytes, now: datetime) -> PlayerPrincipal:
-    """Verify signature, issuer, type and expiry against ``now``; InvalidSession otherwise."""
+    """Verify signature, issuer, type and expiry against ``now``; InvalidSession otherwise
+    (SessionExpired for an authentic token past its lifetime)."""
     try:
         claims = jwt.decode(
             token,
@@ -61,6 +62,8 @@ def decode_access_token(token: str, *, signing_key: bytes, now: datetime) -> Pla
         )
     except jwt.PyJWTError as exc:
         raise InvalidSession() from exc
-    if claims.get("typ") != "access" or int(claims["exp"]) <= now.timestamp():
+    if claims.get("typ") != "access":
         raise InvalidSession()
+    if int(claims["exp"]) <= now.timestamp():
+        raise SessionExpired()
     return PlayerPrincipal(player_id=str(claims["sub"]), session_id=str(claims["sid"]))
