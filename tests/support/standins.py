@@ -43,6 +43,10 @@ class StandIn:
     def answer(self, path: str, query: dict[str, str], headers: dict[str, str]) -> Answer:
         raise NotImplementedError
 
+    def release(self) -> None:
+        """Answer the held requests now (and hold no more)."""
+        self._stopping.set()
+
 
 @dataclass
 class ItchStandIn(StandIn):

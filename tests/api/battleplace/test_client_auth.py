@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 
 import pytest
@@ -70,6 +71,14 @@ def principal(client, token, *, after=0.0):
     runtime = client.app.state.runtime
     now = runtime.clock().timestamp() + after
     return runtime.match_signer.read_client_token(token, now=now)
+
+
+async def until(predicate, within=10.0):
+    """Poll ``predicate`` until true, failing after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
 
 
 def refused(response, error, code=None):
@@ -165,6 +174,20 @@ async def test_itch_jwt_and_api_key_are_one_player(client, project, itch):
         ("/api/1/jwt/me", "Bearer jwt-alice"),
         ("/api/1/key/me", "Bearer key-alice"),
     ]
+
+
+async def test_a_slow_provider_holds_up_no_other_sign_in(client, project, itch):
+    # While itch.io takes its time, the server keeps no transaction open: on SQLite one would
+    # hold up every other writer until itch.io answered.
+    await configure(client, project, itchEnabled=True)
+    itch.delay = 4.0
+    slow = asyncio.create_task(sign_in(client, project, itchJwtToken="jwt-alice"))
+    await until(lambda: len(itch.requests) == 1)  # the itch.io request is being held
+    quick = await sign_in(client, project, testKey=project["test_key"], testId="new")
+    assert quick.status_code == 200, quick.text
+    assert not slow.done()  # signed in and stored while itch.io still had not answered
+    itch.release()
+    assert (await slow).status_code == 200
 
 
 async def test_itch_refusals_and_outages(client, project, itch):

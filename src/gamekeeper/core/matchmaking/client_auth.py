@@ -15,19 +15,26 @@ unknown project is refused the same way: project ids are random and every copy o
 carries its own, so naming the problem helps a developer and tells a stranger nothing. The
 client becomes a player identity of the project (``test``, ``itch`` or ``steam``), created on
 first sight.
+
+Three steps, so that no transaction stays open while itch.io or Steam is asked (on SQLite an
+open write transaction holds up every other writer): ``check_client`` reads what storage holds
+(the project's settings, the test key named), ``verify_client`` decides on the credentials
+without storage, ``sign_in_client`` writes the player and issues the token. A refusal of the
+second step is audited with ``audit_refusal``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.errors import InvalidInput, Unauthorized
-from gamekeeper.core.identity import auth
+from gamekeeper.core.identity.auth import record_auth_failure, resolve_key
 from gamekeeper.core.identity.players import player_for_identity
 from gamekeeper.core.identity.secrets import SecretBox, hash_secret
-from gamekeeper.core.identity.types import KeyKind
+from gamekeeper.core.identity.types import KeyKind, KeyPrincipal
 from gamekeeper.core.matchmaking import projects
 from gamekeeper.core.matchmaking.errors import NotAuthenticated
 from gamekeeper.core.matchmaking.external import ExternalUser, ItchVerifier, SteamVerifier
@@ -37,7 +44,18 @@ if TYPE_CHECKING:
     from gamekeeper.core.matchmaking.tokens import Signer
     from gamekeeper.core.uow import UnitOfWork
 
-__all__ = ["AuthenticatedClient", "ClientAuthServices", "ClientCredentials", "authenticate_client"]
+__all__ = [
+    "AuthenticatedClient",
+    "ClientAuthServices",
+    "ClientCheck",
+    "ClientCredentials",
+    "ClientIdentity",
+    "audit_refusal",
+    "check_client",
+    "is_audited",
+    "sign_in_client",
+    "verify_client",
+]
 
 MAX_TEST_ID = 64
 MAX_NAME = 120
@@ -80,14 +98,16 @@ class ClientAuthServices:
 
 
 @dataclass(frozen=True, slots=True)
-class _Identity:
+class ClientIdentity:
+    """Who the credentials prove the client to be."""
+
     provider: str  # a player identity provider: test, itch, steam
     subject: str
     name: str | None
     picture_url: str | None
 
     @classmethod
-    def of(cls, user: ExternalUser) -> _Identity:
+    def of(cls, user: ExternalUser) -> ClientIdentity:
         return cls(user.provider, user.subject, user.name, user.picture_url)
 
 
@@ -100,45 +120,122 @@ class AuthenticatedClient:
     created: bool  # the player was created by this call
 
 
-async def authenticate_client(
-    uow: UnitOfWork,
-    *,
-    project_id: str,
-    auth: ClientCredentials,
-    services: ClientAuthServices,
-    actor: Actor,
-) -> AuthenticatedClient:
-    """Check one backend's credentials and issue a client token for the project's player."""
+@dataclass(frozen=True, slots=True)
+class ClientCheck:
+    """What a sign-in needs from storage, read before any provider is asked."""
+
+    backend: str  # the ClientCredentials field that names it ("test" for a test key)
+    settings: projects.ProjectSettings
+    test_key: KeyPrincipal | None = None  # the live key a testKey names, if any
+
+
+async def check_client(uow: UnitOfWork, *, project_id: str, auth: ClientCredentials) -> ClientCheck:
+    """Step one, reads only: the backend asked for, the project's settings, a test key."""
     backend = _backend(auth)
     game = await uow.identity.get_game(project_id)
     if game is None:
         raise NotAuthenticated("unknown project", code="project_not_found")
-    settings = projects.project_settings(game)
-    try:
-        user = await _verify(uow, backend, auth, settings, services)
-    except Unauthorized as exc:
-        if exc.code != "backend_not_enabled":
-            await _audit_refusal(uow, backend=backend, refusal=exc, game_id=game.id, actor=actor)
-        raise
+    test_key = None
+    if backend == "test":
+        test_key = await resolve_key(uow, hash_secret(auth.test_key or ""))
+    return ClientCheck(backend, projects.project_settings(game), test_key)
+
+
+async def verify_client(
+    check: ClientCheck,
+    auth: ClientCredentials,
+    services: ClientAuthServices,
+    *,
+    now: datetime,
+) -> ClientIdentity:
+    """Step two, without storage: the identity the credentials prove, or a refusal (itch.io
+    and Steam are asked here)."""
+    settings = check.settings
+    match check.backend:
+        case "test":
+            return _test_client(check, auth)
+        case "itch_jwt_token" | "itch_api_key" if not settings.itch_enabled:
+            raise _not_enabled("itch.io sign-in")
+        case "itch_jwt_token":
+            return ClientIdentity.of(await services.itch.jwt_me(auth.itch_jwt_token or ""))
+        case "itch_api_key":
+            return ClientIdentity.of(await services.itch.key_me(auth.itch_api_key or ""))
+        case "steam_encrypted_ticket":
+            key = settings.steam_app_key(services.box)
+            if settings.steam_app_id is None or key is None:
+                raise _not_enabled("Steam encrypted app ticket sign-in")
+            ticket = ticket_from_hex(auth.steam_encrypted_ticket or "")
+            user = decrypt_app_ticket(
+                ticket, key, app_id=settings.steam_app_id, now=now, max_age=settings.max_age
+            )
+            return ClientIdentity.of(user)
+        case _:
+            publisher_key = settings.steam_publisher_key(services.box)
+            if settings.steam_app_id is None or publisher_key is None:
+                raise _not_enabled("Steam Web API ticket sign-in")
+            user = await services.steam.authenticate_user_ticket(
+                auth.steam_auth_ticket or "",
+                app_id=settings.steam_app_id,
+                publisher_key=publisher_key,
+            )
+            return ClientIdentity.of(user)
+
+
+async def sign_in_client(
+    uow: UnitOfWork,
+    *,
+    check: ClientCheck,
+    identity: ClientIdentity,
+    services: ClientAuthServices,
+    actor: Actor,
+) -> AuthenticatedClient:
+    """Step three, one write transaction: the project's player for the identity (created on
+    first sight) and its client token."""
+    game_id = check.settings.game_id
     player, created = await player_for_identity(
         uow,
-        provider=user.provider,
-        subject=user.subject,
-        game_id=game.id,
-        display_name=_display(user.name),
+        provider=identity.provider,
+        subject=identity.subject,
+        game_id=game_id,
+        display_name=_display(identity.name),
         actor=actor,
     )
     expires_at = int(uow.now().timestamp()) + services.token_ttl
     token = services.signer.client_token(
-        game_id=game.id, player_id=player.id, expires_at=expires_at
+        game_id=game_id, player_id=player.id, expires_at=expires_at
     )
-    name = _display(user.name) or player.display_name or f"{user.provider} {user.subject}"
+    name = (
+        _display(identity.name) or player.display_name or f"{identity.provider} {identity.subject}"
+    )
     return AuthenticatedClient(
         client_token=token,
         player_id=player.id,
         name=name,
-        picture_url=user.picture_url,
+        picture_url=identity.picture_url,
         created=created,
+    )
+
+
+def is_audited(refusal: Unauthorized) -> bool:
+    """Whether a refusal of ``verify_client`` is a failed authentication to audit (a backend
+    the project did not enable is the project's setting, not the client's failure)."""
+    return refusal.code != "backend_not_enabled"
+
+
+async def audit_refusal(
+    uow: UnitOfWork, *, check: ClientCheck, refusal: Unauthorized, actor: Actor
+) -> None:
+    """Audit a refused credential; the reason is ours ("ticket expired", "bad token") and the
+    credential never goes in."""
+    backend = check.backend
+    method = "battleplace." + ("test" if backend == "test" else WIRE_NAMES[backend])
+    await record_auth_failure(
+        uow,
+        method=method,
+        reason=refusal.code,
+        actor=actor,
+        game_id=check.settings.game_id,
+        detail=refusal.message,
     )
 
 
@@ -160,49 +257,12 @@ def _backend(credentials: ClientCredentials) -> str:
     return backends[0]
 
 
-async def _verify(
-    uow: UnitOfWork,
-    backend: str,
-    credentials: ClientCredentials,
-    settings: projects.ProjectSettings,
-    services: ClientAuthServices,
-) -> _Identity:
-    match backend:
-        case "test":
-            return await _test_client(uow, credentials, settings.game_id)
-        case "itch_jwt_token" | "itch_api_key" if not settings.itch_enabled:
-            raise _not_enabled("itch.io sign-in")
-        case "itch_jwt_token":
-            return _Identity.of(await services.itch.jwt_me(credentials.itch_jwt_token or ""))
-        case "itch_api_key":
-            return _Identity.of(await services.itch.key_me(credentials.itch_api_key or ""))
-        case "steam_encrypted_ticket":
-            key = settings.steam_app_key(services.box)
-            if settings.steam_app_id is None or key is None:
-                raise _not_enabled("Steam encrypted app ticket sign-in")
-            ticket = ticket_from_hex(credentials.steam_encrypted_ticket or "")
-            user = decrypt_app_ticket(
-                ticket, key, app_id=settings.steam_app_id, now=uow.now(), max_age=settings.max_age
-            )
-            return _Identity.of(user)
-        case _:
-            publisher_key = settings.steam_publisher_key(services.box)
-            if settings.steam_app_id is None or publisher_key is None:
-                raise _not_enabled("Steam Web API ticket sign-in")
-            user = await services.steam.authenticate_user_ticket(
-                credentials.steam_auth_ticket or "",
-                app_id=settings.steam_app_id,
-                publisher_key=publisher_key,
-            )
-            return _Identity.of(user)
-
-
-async def _test_client(uow: UnitOfWork, credentials: ClientCredentials, game_id: str) -> _Identity:
-    test_id = _test_id(credentials.test_id)
-    principal = await auth.resolve_key(uow, hash_secret(credentials.test_key or ""))
-    if principal is None or principal.kind is not KeyKind.TEST or principal.game_id != game_id:
+def _test_client(check: ClientCheck, auth: ClientCredentials) -> ClientIdentity:
+    test_id = _test_id(auth.test_id)
+    key = check.test_key
+    if key is None or key.kind is not KeyKind.TEST or key.game_id != check.settings.game_id:
         raise NotAuthenticated("bad test key", code="bad_test_key")
-    return _Identity("test", test_id, f"test {test_id}", None)
+    return ClientIdentity("test", test_id, f"test {test_id}", None)
 
 
 def _test_id(value: str | int | None) -> str:
@@ -222,18 +282,3 @@ def _not_enabled(backend: str) -> NotAuthenticated:
 def _display(name: str | None) -> str | None:
     name = (name or "").strip()[:MAX_NAME].strip()
     return name or None
-
-
-async def _audit_refusal(
-    uow: UnitOfWork, *, backend: str, refusal: Unauthorized, game_id: str, actor: Actor
-) -> None:
-    # The reason is ours ("ticket expired", "bad token"); the credential never goes in.
-    method = "battleplace." + ("test" if backend == "test" else WIRE_NAMES[backend])
-    await auth.record_auth_failure(
-        uow,
-        method=method,
-        reason=refusal.code,
-        actor=actor,
-        game_id=game_id,
-        detail=refusal.message,
-    )

@@ -4,7 +4,8 @@ Refusals answer 401 ``{"status": "notAuthenticated", "error": <reason>, "code"}`
 provider that cannot be asked answers 503 ``unavailable``. Each refusal counts against the
 ``auth_failure`` limit of the client's address; an address over it is answered 429 before its
 body is read. The Steam Web API ticket travels as ``steamAuthTicket`` (hex), a name of ours: the
-BattlePlace documentation names the backend but not its field.
+BattlePlace documentation names the backend but not its field. No transaction is open while
+itch.io or Steam is asked (see ``core.matchmaking.client_auth``).
 """
 
 from __future__ import annotations
@@ -15,14 +16,16 @@ import msgspec
 from litestar import post
 from litestar.params import JSONBody
 
-from gamekeeper.api.deps import ActorDep, RuntimeDep, Uow
+from gamekeeper.api.deps import ActorDep, RuntimeDep
 from gamekeeper.api.guards import refuse_locked_out
 from gamekeeper.api.runtime import Runtime
+from gamekeeper.core.audit import Actor
 from gamekeeper.core.errors import Unauthorized
+from gamekeeper.core.matchmaking import client_auth as steps
 from gamekeeper.core.matchmaking.client_auth import (
+    AuthenticatedClient,
     ClientAuthServices,
     ClientCredentials,
-    authenticate_client,
 )
 
 # The largest credential is an encrypted app ticket: 4 KiB at most, sent as hex.
@@ -75,22 +78,35 @@ def services(runtime: Runtime) -> ClientAuthServices:
     summary="Authenticate a game client with exactly one backend",
 )
 async def client_auth(
-    data: JSONBody[ClientAuthIn], uow: Uow, runtime: RuntimeDep, actor: ActorDep
+    data: JSONBody[ClientAuthIn], runtime: RuntimeDep, actor: ActorDep
 ) -> ClientAuthOut:
     try:
-        client = await authenticate_client(
-            uow,
-            project_id=data.project_id,
-            auth=data.auth.credentials(),
-            services=services(runtime),
-            actor=actor,
-        )
+        client = await _authenticate(runtime, data, actor)
     except Unauthorized:
         await runtime.limiter.hit("auth_failure", actor.ip or "unknown")
         raise
     return ClientAuthOut(
         client_token=client.client_token, name=client.name, picture_url=client.picture_url
     )
+
+
+async def _authenticate(runtime: Runtime, data: ClientAuthIn, actor: Actor) -> AuthenticatedClient:
+    credentials, db = data.auth.credentials(), runtime.db
+    async with db.read() as uow:
+        check = await steps.check_client(uow, project_id=data.project_id, auth=credentials)
+    try:
+        identity = await steps.verify_client(
+            check, credentials, services(runtime), now=runtime.clock()
+        )
+    except Unauthorized as exc:
+        if steps.is_audited(exc):
+            async with db.transaction() as uow:
+                await steps.audit_refusal(uow, check=check, refusal=exc, actor=actor)
+        raise
+    async with db.transaction() as uow:
+        return await steps.sign_in_client(
+            uow, check=check, identity=identity, services=services(runtime), actor=actor
+        )
 
 
 ROUTES = [client_auth]
