@@ -70,12 +70,20 @@ class SteamStandIn(StandIn):
     publisher_key: str = "publisher-key-for-tests"
     app_id: int = 480
     tickets: dict[str, dict[str, Any]] = field(default_factory=dict)  # ticket hex → params
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)  # SteamID → player
+    profiles_status: int = 200  # what GetPlayerSummaries answers; tests change it
 
     def answer(self, path: str, query: dict[str, str], headers: dict[str, str]) -> Answer:
-        if path != "/ISteamUserAuth/AuthenticateUserTicket/v1/":
+        if path not in ("/ISteamUserAuth/AuthenticateUserTicket/v1/", _SUMMARIES):
             return 404, b"<html><body>Not Found</body></html>"
         if query.get("key") != self.publisher_key:
             return 403, b"<html><head><title>Forbidden</title></head></html>"
+        if path == _SUMMARIES:
+            if self.profiles_status != 200:
+                return self.profiles_status, b"<html><body>Server Error</body></html>"
+            ids = query.get("steamids", "").split(",")
+            players = [{"steamid": i, **self.profiles[i]} for i in ids if i in self.profiles]
+            return 200, _json({"response": {"players": players}})
         params = self.tickets.get(query.get("ticket", "").lower())
         if params is None:
             return 200, _json({"response": {"error": _error(101, "Invalid ticket")}})
@@ -98,6 +106,9 @@ class SteamStandIn(StandIn):
             "vacbanned": vac_banned,
             "publisherbanned": publisher_banned,
         }
+
+
+_SUMMARIES = "/ISteamUser/GetPlayerSummaries/v2/"
 
 
 def _error(code: int, description: str) -> dict[str, Any]:

@@ -8,6 +8,11 @@ player borrows the game). A VAC ban alone is not refused here: it concerns other
 games refuse in their own servers. Steam answers 401/403 for a publisher key it does not know:
 the operator's problem, so ``ExternalAuthUnavailable``, as for 5xx, timeouts and non-JSON.
 
+The persona name and avatar come from ``GET {base}/ISteamUser/GetPlayerSummaries/v2/?key=<publisher
+key>&steamids=<id>`` (``{"response": {"players": [{"steamid", "personaname", "avatarfull"}]}}``),
+asked after a ticket is accepted, when the project has a publisher key; if that fails, the
+sign-in goes on without them.
+
 The publisher key goes in the query string, as Steam requires; httpx's request log is kept at
 WARNING (``infra.logging``) and neither the key nor the ticket reaches our log lines or errors.
 """
@@ -15,6 +20,7 @@ WARNING (``infra.logging``) and neither the key nor the ticket reaches our log l
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -35,6 +41,8 @@ BAD_TICKET_REASON = "bad ticket"
 BANNED_REASON = "banned"
 FAMILY_SHARED_REASON = "family-shared copy: the Steam account does not own the game"
 _PATH = "/ISteamUserAuth/AuthenticateUserTicket/v1/"
+_SUMMARIES = "/ISteamUser/GetPlayerSummaries/v2/"
+MAX_AVATAR_URL = 1024
 
 log = structlog.get_logger(__name__)
 
@@ -57,6 +65,39 @@ class HttpSteamVerifier(ProviderClient):
         params = {"key": publisher_key, "appid": str(app_id), "ticket": ticket_hex}
         response = await self._get(_PATH, params=params, context={"app_id": app_id})
         return _user(response, app_id)
+
+    async def with_profile(self, user: ExternalUser, *, publisher_key: str) -> ExternalUser:
+        """``user`` with its Steam persona name and avatar, when Steam gives them."""
+        params = {"key": publisher_key, "steamids": user.subject}
+        try:
+            response = await self._get(_SUMMARIES, params=params, context={})
+        except ExternalAuthUnavailable:
+            return user  # logged by the client; the sign-in goes on without a name
+        profile = _profile(response, user.subject)
+        if profile is None:
+            log.info("steam_profile_unavailable", status=response.status_code)
+            return user
+        name, avatar = profile
+        return replace(user, name=name or user.name, picture_url=avatar or user.picture_url)
+
+
+def _profile(response: httpx.Response, steam_id: str) -> tuple[str | None, str | None] | None:
+    """Persona name and avatar URL from a GetPlayerSummaries answer; None if it has neither."""
+    if response.status_code != 200:
+        return None
+    try:
+        players = json.loads(response.content)["response"]["players"]
+        player = next(p for p in players if isinstance(p, dict) and p.get("steamid") == steam_id)
+    except (ValueError, TypeError, KeyError, StopIteration):
+        return None
+    name, avatar = player.get("personaname"), player.get("avatarfull")
+    if not (isinstance(name, str) and name.strip()):
+        name = None
+    if not (
+        isinstance(avatar, str) and avatar.startswith("https://") and len(avatar) <= MAX_AVATAR_URL
+    ):
+        avatar = None
+    return None if name is None and avatar is None else (name, avatar)
 
 
 def _is_hex(text: str) -> bool:

@@ -278,7 +278,11 @@ async def test_steam_web_api_ticket(client, project, steam, app_key, clock):
     )
     good = await sign_in(client, project, steamAuthTicket="ab" * 40)
     assert good.status_code == 200, good.text
-    assert steam.requests[-1].path.startswith("/ISteamUserAuth/AuthenticateUserTicket/v1/?")
+    asked = [r.path.split("?")[0] for r in steam.requests]
+    assert asked == [
+        "/ISteamUserAuth/AuthenticateUserTicket/v1/",
+        "/ISteamUser/GetPlayerSummaries/v2/",
+    ]
     # The same Steam account through an encrypted ticket is the same player.
     encrypted = build_ticket(app_key, issued_at=clock.now).hex()
     same = await sign_in(client, project, steamEncryptedTicket=encrypted)
@@ -290,6 +294,36 @@ async def test_steam_web_api_ticket(client, project, steam, app_key, clock):
     steam.status, steam.body = 503, b""
     down = await sign_in(client, project, steamAuthTicket="ab" * 40)
     assert (down.status_code, down.json()["status"]) == (503, "unavailable")
+
+
+async def test_steam_players_carry_their_profile_name_and_avatar(
+    client, project, steam, app_key, clock
+):
+    avatar = "https://avatars.steamstatic.com/0123456789abcdef_full.jpg"
+    steam.profiles[str(TEST_STEAM_ID)] = {"personaname": "Gordon", "avatarfull": avatar}
+    steam.add_ticket("ab" * 40, str(TEST_STEAM_ID))
+    await configure(
+        client, project, steamAppId=TEST_APP_ID, steamPublisherKey=PUBLISHER_KEY,
+        steamAppKey=app_key.hex(),
+    )  # fmt: skip
+    web_api = await sign_in(client, project, steamAuthTicket="ab" * 40)
+    encrypted = build_ticket(app_key, issued_at=clock.now).hex()
+    by_ticket = await sign_in(client, project, steamEncryptedTicket=encrypted)
+    # Steam cannot say who a new player is: the sign-in goes on, named by the SteamID.
+    steam.add_ticket("cd" * 40, "76561197960287931")
+    steam.profiles_status = 500
+    nameless = await sign_in(client, project, steamAuthTicket="cd" * 40)
+
+    for answer in (web_api, by_ticket):
+        assert answer.status_code == 200, answer.text
+        assert (answer.json()["name"], answer.json()["pictureUrl"]) == ("Gordon", avatar)
+    assert nameless.status_code == 200, nameless.text
+    assert (nameless.json()["name"], nameless.json()["pictureUrl"]) == (
+        "steam 76561197960287931",
+        None,
+    )
+    summaries = [r for r in steam.requests if "GetPlayerSummaries" in r.path]
+    assert len(summaries) == 3 and f"steamids={TEST_STEAM_ID}" in summaries[0].path
 
 
 # --- what the request must look like --------------------------------------------------------

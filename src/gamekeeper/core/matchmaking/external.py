@@ -62,3 +62,8 @@ class SteamVerifier(Protocol):
     ) -> ExternalUser:
         """The Steam user behind a session ticket, as the Steam Web API vouches for it."""
         ...
+
+    async def with_profile(self, user: ExternalUser, *, publisher_key: str) -> ExternalUser:
+        """The user with the persona name and avatar of its Steam profile; the user as given
+        if Steam cannot say (a sign-in does not fail for want of a name)."""
+        ...
