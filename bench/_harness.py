@@ -10,8 +10,9 @@
   processes took meanwhile, and medians over rounds;
 - ``machine``: what the run ran on.
 
-Import it as ``bench._harness`` from the repository root, or as ``_harness`` when ``bench/``
-is on ``sys.path`` (a script run directly, or a module uvicorn loads with ``--app-dir``).
+The benchmarks import each other as plain modules (``_harness``, ``loadgen``): ``bench/`` is on
+``sys.path`` both when a script is run (``python bench/auth.py``) and in the server processes,
+which uvicorn starts with ``--app-dir bench``.
 """
 
 from __future__ import annotations
@@ -36,10 +37,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from litestar import get
 
-try:
-    from bench.loadgen import LoadResult
-except ModuleNotFoundError:  # run as a script or by uvicorn --app-dir: bench/ is on sys.path
-    from loadgen import LoadResult  # type: ignore[no-redef]
+from loadgen import LoadResult
 
 __all__ = [
     "BENCH_DIR",

@@ -39,35 +39,20 @@ from typing import Any
 import httpx
 from litestar import Litestar
 
+from _harness import (
+    CpuTimes,
+    RouteFigures,
+    Run,
+    Server,
+    bare,
+    machine,
+    num,
+    progress,
+    throwaway_database,
+)
 from gamekeeper.api.app import create_app
 from gamekeeper.settings import load_settings
-
-try:
-    from bench._harness import (
-        CpuTimes,
-        RouteFigures,
-        Run,
-        Server,
-        bare,
-        machine,
-        num,
-        progress,
-        throwaway_database,
-    )
-    from bench.loadgen import LoadResult
-except ModuleNotFoundError:  # run as a script or by uvicorn --app-dir: bench/ is on sys.path
-    from _harness import (  # type: ignore[no-redef]
-        CpuTimes,
-        RouteFigures,
-        Run,
-        Server,
-        bare,
-        machine,
-        num,
-        progress,
-        throwaway_database,
-    )
-    from loadgen import LoadResult  # type: ignore[no-redef]
+from loadgen import LoadResult
 
 AUTH = "/api/v1/auth"
 SIGNIN_POOL = 2000  # devices signed up before the sign-in rounds

@@ -46,36 +46,21 @@ from litestar import Litestar
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from _harness import (
+    CpuTimes,
+    RouteFigures,
+    Run,
+    Server,
+    bare,
+    machine,
+    num,
+    progress,
+    throwaway_database,
+)
 from gamekeeper.api.app import create_app
 from gamekeeper.db.tables import game, listing
 from gamekeeper.settings import load_settings, normalize_database_url
-
-try:
-    from bench._harness import (
-        CpuTimes,
-        RouteFigures,
-        Run,
-        Server,
-        bare,
-        machine,
-        num,
-        progress,
-        throwaway_database,
-    )
-    from bench.loadgen import LoadResult, run_load
-except ModuleNotFoundError:  # run as a script or by uvicorn --app-dir: bench/ is on sys.path
-    from _harness import (  # type: ignore[no-redef]
-        CpuTimes,
-        RouteFigures,
-        Run,
-        Server,
-        bare,
-        machine,
-        num,
-        progress,
-        throwaway_database,
-    )
-    from loadgen import LoadResult, run_load  # type: ignore[no-redef]
+from loadgen import LoadResult, run_load
 
 APP = "catalog:app_factory"
 TARGETS = {"list": 0.25, "get": 0.40}

@@ -35,40 +35,24 @@ from dataclasses import asdict, dataclass
 import httpx
 from litestar import Litestar, get
 
+from _harness import (
+    DISTURBED,
+    CpuTimes,
+    RouteFigures,
+    Run,
+    Server,
+    bare,
+    machine,
+    num,
+    progress,
+    throwaway_database,
+)
 from gamekeeper.api.app import create_app
 from gamekeeper.api.deps import KeyPrincipalDep
 from gamekeeper.api.guards import require_key
 from gamekeeper.core.identity.types import KeyKind
 from gamekeeper.settings import load_settings
-
-try:
-    from bench._harness import (
-        DISTURBED,
-        CpuTimes,
-        RouteFigures,
-        Run,
-        Server,
-        bare,
-        machine,
-        num,
-        progress,
-        throwaway_database,
-    )
-    from bench.loadgen import LoadResult, run_load
-except ModuleNotFoundError:  # run as a script or by uvicorn --app-dir: bench/ is on sys.path
-    from _harness import (  # type: ignore[no-redef]
-        DISTURBED,
-        CpuTimes,
-        RouteFigures,
-        Run,
-        Server,
-        bare,
-        machine,
-        num,
-        progress,
-        throwaway_database,
-    )
-    from loadgen import LoadResult, run_load  # type: ignore[no-redef]
+from loadgen import LoadResult, run_load
 
 TARGET = 0.5
 APP = "http_auth:app_factory"

@@ -47,13 +47,9 @@ from dataclasses import asdict, dataclass
 from operator import attrgetter
 from pathlib import Path
 
+import matchmaker_http
+import matchmaker_store
 from gamekeeper.core.matchmaking.engine import Engine, QueuedRequest, ServerSlot
-
-try:
-    from bench import matchmaker_http, matchmaker_store
-except ModuleNotFoundError:  # run as a script: bench/ is on sys.path
-    import matchmaker_http  # type: ignore[no-redef]
-    import matchmaker_store  # type: ignore[no-redef]
 
 TARGET_SECONDS = 1.0
 NOW = 1_800_000_000.0

@@ -29,23 +29,18 @@ from typing import Any
 import httpx
 from litestar import Litestar
 
+from _harness import (
+    CpuTimes,
+    RouteFigures,
+    Run,
+    Server,
+    bare,
+    machine,
+    progress,
+)
 from gamekeeper.api.app import create_app
 from gamekeeper.settings import load_settings
-
-try:
-    from bench._harness import CpuTimes, RouteFigures, Run, Server, bare, machine, progress
-    from bench.loadgen import run_load
-except ModuleNotFoundError:  # run as a script or by uvicorn --app-dir: bench/ is on sys.path
-    from _harness import (  # type: ignore[no-redef]
-        CpuTimes,
-        RouteFigures,
-        Run,
-        Server,
-        bare,
-        machine,
-        progress,
-    )
-    from loadgen import run_load  # type: ignore[no-redef]
+from loadgen import run_load
 
 APP = "matchmaker_http:app_factory"
 PARALLEL = 64  # clients in flight while enqueueing and polling

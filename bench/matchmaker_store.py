@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from _harness import machine, progress, throwaway_database
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.events import webhooks
 from gamekeeper.core.identity import games, players
@@ -38,11 +39,6 @@ from gamekeeper.core.matchmaking.types import MatchRequest
 from gamekeeper.db.database import Database
 from gamekeeper.db.migrate import upgrade
 from gamekeeper.settings import normalize_database_url
-
-try:
-    from bench._harness import machine, progress, throwaway_database
-except ModuleNotFoundError:  # run as a script: bench/ is on sys.path
-    from _harness import machine, progress, throwaway_database  # type: ignore[no-redef]
 
 ACTOR = Actor("system")
 POOL_SIZES = (1, 1)
