@@ -38,7 +38,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import random
 import statistics
 import sys
@@ -49,6 +48,7 @@ from pathlib import Path
 
 import matchmaker_http
 import matchmaker_store
+from _harness import machine, progress
 from gamekeeper.core.matchmaking.engine import Engine, QueuedRequest, ServerSlot
 
 TARGET_SECONDS = 1.0
@@ -244,7 +244,7 @@ def run_engine(args: argparse.Namespace) -> dict[str, object]:
     for n in range(args.rounds):
         rounds.append(measure_round(requests, servers))
         last = rounds[-1]
-        _progress(
+        progress(
             f"round {n + 1}/{args.rounds}: tick {last.tick_seconds:.3f} s, "
             f"sort {last.sort_seconds:.3f} s, {last.matches:,} matches"
         )
@@ -275,10 +275,7 @@ def run_engine(args: argparse.Namespace) -> dict[str, object]:
         "verdict": verdict,
         "idle": [asdict(i) for i in idle],
         "machine": {
-            "cpus": os.cpu_count(),
-            "cpu": _cpu_model(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
+            **machine(),
             "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
         },
     }
@@ -313,18 +310,6 @@ def print_engine(result: dict[str, object]) -> None:
             f"{i['max_us']:.1f} µs max over {IDLE_TICKS} ticks, {i['matches']} matches"
         )
     print(f"  machine: {result['machine']}")
-
-
-def _cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def main() -> None:
