@@ -173,11 +173,7 @@ class Database:
 
     @asynccontextmanager
     async def _transaction(self, write: bool) -> AsyncIterator[SqlUnitOfWork]:
-        try:
-            conn = await self.engine.connect()
-        except (OperationalError, OSError) as exc:
-            raise Unavailable("The database is unavailable") from exc
-        try:
+        async with self._connection(self.engine) as conn:
             conn = await conn.execution_options(gk_write=write)
             await conn.begin()
             uow = SqlUnitOfWork(conn, self.clock, self.sinks)
@@ -192,13 +188,24 @@ class Database:
                 await conn.rollback()
                 raise
             await conn.commit()
+        await self._dispatch(uow)
+
+    @staticmethod
+    @asynccontextmanager
+    async def _connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+        """A pooled connection, closed after the block; a lost database is ``Unavailable``."""
+        try:
+            conn = await engine.connect()
+        except (OperationalError, OSError) as exc:
+            raise Unavailable("The database is unavailable") from exc
+        try:
+            yield conn
         except DBAPIError as exc:
             if exc.connection_invalidated or isinstance(exc, OperationalError):
                 raise Unavailable("The database is unavailable") from exc
             raise
         finally:
             await conn.close()
-        await self._dispatch(uow)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[SqlUnitOfWork]:
@@ -235,18 +242,8 @@ class Database:
 
     @asynccontextmanager
     async def _autocommit(self) -> AsyncIterator[SqlUnitOfWork]:
-        try:
-            conn = await self._autocommitting.connect()
-        except (OperationalError, OSError) as exc:
-            raise Unavailable("The database is unavailable") from exc
-        try:
+        async with self._connection(self._autocommitting) as conn:
             yield SqlUnitOfWork(conn, self.clock, self.sinks)
-        except DBAPIError as exc:
-            if exc.connection_invalidated or isinstance(exc, OperationalError):
-                raise Unavailable("The database is unavailable") from exc
-            raise
-        finally:
-            await conn.close()
 
     async def _dispatch(self, uow: SqlUnitOfWork) -> None:
         for action in uow.committed_actions:
