@@ -168,6 +168,7 @@ async def verify_client(
             user = decrypt_app_ticket(
                 ticket, key, app_id=settings.steam_app_id, now=now, max_age=settings.max_age
             )
+            publisher_key = settings.steam_publisher_key(services.box)
         case _:
             publisher_key = settings.steam_publisher_key(services.box)
             if settings.steam_app_id is None or publisher_key is None:
@@ -178,7 +179,6 @@ async def verify_client(
                 publisher_key=publisher_key,
             )
     # A Steam user: its persona name and avatar, when the project has a publisher key to ask.
-    publisher_key = settings.steam_publisher_key(services.box)
     if publisher_key is not None:
         user = await services.steam.with_profile(user, publisher_key=publisher_key)
     return ClientIdentity.of(user)

@@ -91,13 +91,11 @@ async def client_auth(
 
 
 async def _authenticate(runtime: Runtime, data: ClientAuthIn, actor: Actor) -> AuthenticatedClient:
-    credentials, db = data.auth.credentials(), runtime.db
+    credentials, db, needs = data.auth.credentials(), runtime.db, services(runtime)
     async with db.read() as uow:
         check = await steps.check_client(uow, project_id=data.project_id, auth=credentials)
     try:
-        identity = await steps.verify_client(
-            check, credentials, services(runtime), now=runtime.clock()
-        )
+        identity = await steps.verify_client(check, credentials, needs, now=runtime.clock())
     except Unauthorized as exc:
         if steps.is_audited(exc):
             async with db.transaction() as uow:
@@ -105,7 +103,7 @@ async def _authenticate(runtime: Runtime, data: ClientAuthIn, actor: Actor) -> A
         raise
     async with db.transaction() as uow:
         return await steps.sign_in_client(
-            uow, check=check, identity=identity, services=services(runtime), actor=actor
+            uow, check=check, identity=identity, services=needs, actor=actor
         )
 
 
