@@ -58,7 +58,8 @@ from _harness import (
     throwaway_database,
 )
 from gamekeeper.api.app import create_app
-from gamekeeper.db.tables import game, listing
+from gamekeeper.db.tables.catalog import listing
+from gamekeeper.db.tables.identity import game
 from gamekeeper.settings import load_settings, normalize_database_url
 from loadgen import LoadResult, run_load
 

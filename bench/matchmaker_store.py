@@ -31,11 +31,12 @@ from _harness import machine, progress, throwaway_database
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.events import webhooks
 from gamekeeper.core.identity import games, players
-from gamekeeper.core.identity.secrets import SecretBox
 from gamekeeper.core.matchmaking.engine_types import Match, QueuedRequest, TickOutcome
 from gamekeeper.core.matchmaking.sessions import record_tick
 from gamekeeper.core.matchmaking.tokens import new_request_id
 from gamekeeper.core.matchmaking.types import MatchRequest
+from gamekeeper.core.owners.types import Owner
+from gamekeeper.core.secrets import SecretBox
 from gamekeeper.db.database import Database
 from gamekeeper.db.migrate import upgrade
 from gamekeeper.settings import normalize_database_url
@@ -49,7 +50,11 @@ async def _project(db: Database, box: SecretBox, players_wanted: int) -> tuple[s
         game = await games.create_game(uow, name="Bench arena", box=box, actor=ACTOR)
         for n in range(2):
             await webhooks.create_webhook(
-                uow, game_id=game.id, url=f"https://hooks{n}.example.com/in", box=box, actor=ACTOR
+                uow,
+                owner=Owner.game(game.id),
+                url=f"https://hooks{n}.example.com/in",
+                box=box,
+                actor=ACTOR,
             )
         ids = [(await players.create_player(uow, actor=ACTOR)).id for _ in range(players_wanted)]
     return game.id, ids

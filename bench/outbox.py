@@ -214,7 +214,7 @@ class Store:
 
     def __init__(self, settings_env: dict[str, str], redis_url: str | None) -> None:
         from gamekeeper.core.audit import Actor
-        from gamekeeper.core.identity.secrets import SecretBox
+        from gamekeeper.core.secrets import SecretBox
         from gamekeeper.db.database import Database
         from gamekeeper.infra.pubsub import PubSub, RedisPubSub
         from gamekeeper.settings import load_settings
@@ -232,8 +232,8 @@ class Store:
 
     async def _wake(self, events: list[Any]) -> None:
         """What ``serve`` does after a commit that recorded deliveries: wake the workers."""
-        from gamekeeper.api.runtime import WAKE_TOPIC
-        from gamekeeper.core.events.domain import OutboxRecorded
+        from gamekeeper.core.events.events import OutboxRecorded
+        from gamekeeper.runtime import WAKE_TOPIC
 
         if self.pubsub is not None and any(isinstance(e, OutboxRecorded) for e in events):
             await self.pubsub.publish(WAKE_TOPIC, b"")
@@ -241,6 +241,7 @@ class Store:
     async def setup(self, webhook_url: str) -> None:
         from gamekeeper.core.events import webhooks
         from gamekeeper.core.identity import games
+        from gamekeeper.core.owners.types import Owner
         from gamekeeper.db.migrate import upgrade
 
         await upgrade(self.db.engine)
@@ -249,20 +250,22 @@ class Store:
         async with self.db.transaction() as uow:
             game = await games.create_game(uow, name="Bench", box=self.box, actor=self.actor)
             await webhooks.create_webhook(
-                uow, game_id=game.id, url=webhook_url, box=self.box, actor=self.actor
+                uow, owner=Owner.game(game.id), url=webhook_url, box=self.box, actor=self.actor
             )
         self.game_id = game.id
 
     async def record(self, count: int) -> list[tuple[str, float]]:
         """Record ``count`` events in one transaction: (id, occurred_at as Unix time)."""
         from gamekeeper.core.events.outbox import record_event
-        from gamekeeper.core.events.registry import GameUpdated
+        from gamekeeper.core.identity.events import GameUpdated
+        from gamekeeper.core.owners.types import Owner
 
         payload = GameUpdated(game_id=self.game_id, fields=["name"])
+        owner = Owner.game(self.game_id)
         async with self.db.transaction() as uow:
             events = [
                 await record_event(
-                    uow, "game.updated", payload, game_id=self.game_id, aggregate_id=self.game_id
+                    uow, "game.updated", payload, owner=owner, aggregate_id=self.game_id
                 )
                 for _ in range(count)
             ]
@@ -271,7 +274,7 @@ class Store:
     async def pending(self) -> int:
         from sqlalchemy import func, select
 
-        from gamekeeper.db.tables import delivery
+        from gamekeeper.db.tables.events import delivery
 
         async with self.db.transaction(write=False) as uow:
             statement = select(func.count()).where(delivery.c.status != "delivered")

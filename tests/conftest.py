@@ -8,37 +8,15 @@ fails the test instead of skipping it.
 from __future__ import annotations
 
 import os
-import socket
-from urllib.parse import urlsplit
 
 import pytest
+
+from support.required import require_service
 
 POSTGRES_URL = os.environ.get(
     "GAMEKEEPER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("GAMEKEEPER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def _reachable(url: str, default_port: int) -> bool:
-    parts = urlsplit(url)
-    try:
-        with socket.create_connection(
-            (parts.hostname or "127.0.0.1", parts.port or default_port), 1
-        ):
-            return True
-    except OSError:
-        return False
-
-
-def require_service(name: str, url: str, default_port: int) -> str:
-    """Return the URL of a running service, or skip (fail in CI) with a clear reason."""
-    if _reachable(url, default_port):
-        return url
-    message = f"{name} is not reachable at {url}"
-    if IN_CI:
-        pytest.fail(f"{message}; CI requires it", pytrace=False)
-    pytest.skip(f"{message}; start it to run this test")
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +34,7 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-# --- Storage: every storage test runs on SQLite and on PostgreSQL -------------------------
+# --- Storage: a test runs on SQLite and on PostgreSQL, unless marked with ``databases`` -----
 
 import asyncio  # noqa: E402
 import uuid  # noqa: E402
@@ -114,9 +92,32 @@ def pg_database_url(postgres_url: str) -> Iterator[str]:
     asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+DATABASES = ("sqlite", "postgres")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "databases(*kinds): the databases (sqlite, postgres) a test taking database_url runs "
+        "on; without it, both. See the README, 'What runs where'.",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test that takes ``database_url`` (through ``db``, ``make_client``…) runs once per kind."""
+    if "database_url" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("databases")
+    kinds = marker.args if marker is not None else DATABASES
+    if not kinds or set(kinds) - set(DATABASES):
+        where = metafunc.definition.nodeid
+        raise pytest.UsageError(f"{where}: databases() takes some of {DATABASES}, not {kinds}")
+    metafunc.parametrize("database_url", kinds, indirect=True)
+
+
+@pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    """The URL of an empty, migrated database of each kind."""
+    """The URL of an empty, migrated database of the kind the test is parametrised with."""
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'gamekeeper.db'}"
         yield url

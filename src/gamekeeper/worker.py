@@ -15,10 +15,10 @@ from collections.abc import Callable
 import msgspec
 import structlog
 
-from gamekeeper.api.runtime import Runtime
 from gamekeeper.bootstrap import ensure_secrets
 from gamekeeper.db.migrate import upgrade
 from gamekeeper.infra.logging import configure_logging
+from gamekeeper.runtime import Loop, Runtime
 from gamekeeper.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -52,7 +52,7 @@ async def run_worker(settings: Settings, *, metrics_port: int | None = None) -> 
     try:
         if settings.auto_migrate:
             await upgrade(runtime.db.engine)
-        await runtime.start()
+        await runtime.start(loops={Loop.RELAY})
         if metrics_port is not None:
             from prometheus_client import start_http_server
 

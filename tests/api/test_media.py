@@ -14,13 +14,8 @@ from PIL import Image
 from gamekeeper.infra.blobs import LocalBlobStore, MemoryBlobStore, make_blob_store
 from gamekeeper.settings import load_settings
 
-pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def database_url(tmp_path) -> str:
-    """Media never touches the database: SQLite only, not once per database kind."""
-    return f"sqlite+aiosqlite:///{tmp_path / 'gamekeeper.db'}"
+# Media never touches the database: SQLite only, not once per database kind.
+pytestmark = [pytest.mark.anyio, pytest.mark.databases("sqlite")]
 
 
 def png(colour: tuple[int, int, int] = (200, 10, 10)) -> bytes:

@@ -99,6 +99,87 @@ def test_admin_commands_print_readable_views_and_one_line_errors(
     assert ERROR_LINE.match(bad_token.stderr.strip()), bad_token.stderr
 
 
+def test_operators_and_platforms_get_their_own_keys_and_webhooks(
+    start_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    server = start_server(tmp_path / "data")
+    game = server.admin("games", "create", "--name", "Hosted game", "--slug", "hosted")
+
+    operator = server.admin("operators", "create", "--name", "Cup Co")
+    assert server.admin("operators", "get", operator["id"])["name"] == "Cup Co"
+    [listed_operator] = server.admin("operators", "list")["items"]
+    assert listed_operator["id"] == operator["id"]
+
+    platform = server.admin("platforms", "create", "--name", "Portal", "--game", "hosted")
+    assert platform["games"] == [game["id"]]  # the slug named the game
+    assert server.admin("platforms", "get", platform["id"])["games"] == [game["id"]]
+    platforms = run("admin", "platforms", "list", env=server.env())
+    assert platforms.returncode == 0, platforms.stderr
+    assert platform["id"] in platforms.stdout and game["id"] in platforms.stdout
+
+    test_key = server.admin(
+        "keys", "create", operator["id"], "--owner", "operator", "--kind", "operator",
+        "--test-mode", "--name", "staging",
+    )  # fmt: skip
+    assert test_key["key"].startswith("sk_test_")
+    assert test_key["testMode"] is True
+    internal = run(
+        "admin", "keys", "create", platform["id"], "--owner", "platform", "--kind", "internal",
+        env=server.env(),
+    )  # fmt: skip
+    assert internal.returncode == 0, internal.stderr
+    assert re.search(r"^key\s+internal_\S+$", internal.stdout, re.MULTILINE)
+    assert "The key is shown only this once" in internal.stdout
+
+    refused = run(
+        "admin", "keys", "create", operator["id"], "--owner", "operator", "--kind", "server",
+        env=server.env(),
+    )  # fmt: skip
+    assert refused.returncode == 1
+    [line] = refused.stderr.splitlines()
+    assert ERROR_LINE.match(line), line
+    assert "operator keys only" in line
+
+    [listed_key] = server.admin("keys", "list", operator["id"], "--owner", "operator")["items"]
+    assert (listed_key["id"], listed_key["ownerKind"]) == (test_key["id"], "operator")
+    assert listed_key["testMode"] is True
+    platform_keys = run(
+        "admin", "keys", "list", platform["id"], "--owner", "platform", env=server.env()
+    )
+    assert platform_keys.returncode == 0, platform_keys.stderr
+    assert f"Keys of platform {platform['id']}" in platform_keys.stdout
+    assert "internal_" in platform_keys.stdout
+    assert server.admin("keys", "list", game["id"])["items"] == []  # the game holds none of them
+    # The id of an operator is not a game's: without --owner it is not found.
+    not_a_game = run("admin", "keys", "list", operator["id"], env=server.env())
+    assert not_a_game.returncode == 1
+    assert ERROR_LINE.match(not_a_game.stderr.strip()), not_a_game.stderr
+
+    hook = server.admin(
+        "webhooks", "create", operator["id"], "--owner", "operator",
+        "--url", "https://hooks.cup.test/gamekeeper", "--event-type", "key.revoked",
+    )  # fmt: skip
+    assert (hook["ownerKind"], hook["ownerId"]) == ("operator", operator["id"])
+    assert hook["eventTypes"] == ["key.revoked"]
+    assert hook["secret"]
+    shown = run(
+        "admin", "webhooks", "create", operator["id"], "--owner", "operator",
+        "--url", "https://hooks.cup.test/form", "--format", "form", env=server.env(),
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert re.search(r"^secret\s+\S+$", shown.stdout, re.MULTILINE)
+    assert "The secret is shown only this once" in shown.stdout
+
+    hooks = run(
+        "admin", "webhooks", "list", operator["id"], "--owner", "operator", env=server.env()
+    )
+    assert hooks.returncode == 0, hooks.stderr
+    assert "https://hooks.cup.test/gamekeeper" in hooks.stdout
+    assert "https://hooks.cup.test/form" in hooks.stdout
+    assert hook["secret"] not in hooks.stdout
+    assert server.admin("webhooks", "list", game["id"])["items"] == []
+
+
 def test_a_second_start_keeps_the_token_and_does_not_show_it(
     start_server: Callable[..., Server], tmp_path: Path
 ) -> None:

@@ -20,24 +20,24 @@ import os
 import shutil
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
+from support.loopback import QuietHandler, serving
 from support.processes import Server
+from support.required import unavailable
+from support.waiting import wait_on
 
 pytestmark = pytest.mark.slow
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "link-page.png"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 INSTALL_TIMEOUT = 900
 STEP_TIMEOUT_MS = 15_000
 FLAGS = [
@@ -52,17 +52,11 @@ FLAGS = [
 ]
 
 
-def _unavailable(message: str) -> None:
-    if IN_CI:
-        pytest.fail(f"{message}; CI requires it for the link-page browser test", pytrace=False)
-    pytest.skip(message)
-
-
 def _install_chromium() -> None:
     """Debian's chromium through apt-get, as the project's setup for this test."""
     apt = shutil.which("apt-get")
     if apt is None or os.geteuid() != 0:
-        _unavailable("chromium is not installed and apt-get (as root) is not available")
+        unavailable("chromium is not installed and apt-get (as root) is not available")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for command in (
         [apt, "update", "-q"],
@@ -72,7 +66,7 @@ def _install_chromium() -> None:
             command, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT
         )
         if result.returncode != 0:
-            _unavailable(f"{' '.join(command[:2])} failed:\n{result.stdout}\n{result.stderr}")
+            unavailable(f"{' '.join(command[:2])} failed:\n{result.stdout}\n{result.stderr}")
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +75,7 @@ def chromium() -> Path:
     if not CHROMIUM.exists():
         _install_chromium()
     if not CHROMIUM.exists():
-        _unavailable(f"apt-get installed chromium but {CHROMIUM} is missing")
+        unavailable(f"apt-get installed chromium but {CHROMIUM} is missing")
     return CHROMIUM
 
 
@@ -91,7 +85,7 @@ def browser_page(chromium: Path, tmp_path: Path) -> Iterator[object]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[test]')")
+        unavailable("playwright is not installed (pip install -e '.[test]')")
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(tmp_path / "profile"),
@@ -124,44 +118,28 @@ class GameSite:
             self._changed.notify_all()
 
     def wait_for_visit(self, timeout: float = 10.0) -> str:
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while not self.visits:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError("the browser never came back to the game's site")
-                self._changed.wait(left)
-            return self.visits[0]
+        wait_on(
+            self._changed,
+            lambda: self.visits,
+            what="the browser came back to the game's site",
+            within=timeout,
+        )
+        return self.visits[0]
 
 
 @contextmanager
 def game_site() -> Iterator[GameSite]:
     site = GameSite(origin="")
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             site.record(self.path)
             body = b"<!doctype html><title>Back in the game</title><h1>Welcome back</h1>"
-            self.send_response(200)
-            self.send_header("content-type", "text/html; charset=utf-8")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.reply(200, body, Content_Type="text/html; charset=utf-8")
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    site.origin = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as server:
+        site.origin = server.url
         yield site
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def _game_with_key(server: Server, origin: str) -> str:

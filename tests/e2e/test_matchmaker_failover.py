@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from support.processes import execute_sql
+from support.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
@@ -26,13 +27,7 @@ def _shards_led(url: str) -> float:
 
 
 def _wait_for(predicate, within: float, what: str):
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"{what} not within {within} s")
+    return wait_until(predicate, what=what, within=within, every=0.05)
 
 
 class Players:

@@ -20,8 +20,6 @@ Without npm/node the test is skipped locally and fails in CI (CI=true).
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -30,23 +28,17 @@ from typing import Any
 import pytest
 
 from support.processes import Server, clean_env
+from support.required import require_tool
 
 pytestmark = pytest.mark.slow
 
 SDK_DIR = Path(__file__).resolve().parent / "sdk"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 INSTALL_TIMEOUT = 300
 SCRIPT_TIMEOUT = 60
 
 
 def _require(tool: str) -> str:
-    found = shutil.which(tool)
-    if found:
-        return found
-    message = f"{tool} is not installed"
-    if IN_CI:
-        pytest.fail(f"{message}; CI requires it for the SDK test", pytrace=False)
-    pytest.skip(f"{message}; install Node.js 20+ to run the SDK test")
+    return require_tool(tool, hint="install Node.js 20+ to run the SDK test")
 
 
 @pytest.fixture(scope="session")

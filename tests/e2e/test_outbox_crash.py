@@ -23,7 +23,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +33,18 @@ from standardwebhooks.webhooks import Webhook as StandardWebhook
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.events import webhooks
 from gamekeeper.core.events.outbox import record_event
-from gamekeeper.core.events.registry import GameUpdated
 from gamekeeper.core.identity import games
-from gamekeeper.core.identity.secrets import SecretBox
+from gamekeeper.core.identity.events import GameUpdated
+from gamekeeper.core.owners.types import Owner
+from gamekeeper.core.secrets import SecretBox
 from gamekeeper.db.database import Database
 from gamekeeper.db.migrate import upgrade
-from gamekeeper.db.tables import delivery
+from gamekeeper.db.tables.events import delivery
 from gamekeeper.settings import normalize_database_url
+from support.loopback import QuietHandler, serving
 from support.processes import clean_env, gamekeeper
+from support.required import require_service
+from support.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -84,7 +87,7 @@ class Arrivals:
 def _receiver() -> Iterator[tuple[str, Arrivals]]:
     arrivals = Arrivals()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:
@@ -94,29 +97,11 @@ def _receiver() -> Iterator[tuple[str, Arrivals]]:
                 self.close_connection = True
                 return
             arrivals.add({k.lower(): v for k, v in self.headers.items()}, body)
-            self.send_response(200)
-            self.send_header("content-length", "0")
-            self.end_headers()
+            self.reply(200)
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-        request_queue_size = 1024  # the worker opens up to hundreds of connections at once
-
-        def handle_error(self, request: Any, client_address: Any) -> None:
-            pass  # connections reset by a killed worker are expected here
-
-    server = Server(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook", arrivals
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    # Quiet errors: connections reset by a killed worker are expected here.
+    with serving(Handler, quiet_errors=True) as server:
+        yield f"{server.url}/hook", arrivals
 
 
 # --- The database ----------------------------------------------------------------------------
@@ -133,7 +118,7 @@ async def _prepare(url: str, *, webhook_url: str | None, sinks: tuple[str, ...])
             game = await games.create_game(uow, name="Crash test", box=box, actor=actor)
             if webhook_url is not None:
                 _, secret = await webhooks.create_webhook(
-                    uow, game_id=game.id, url=webhook_url, box=box, actor=actor
+                    uow, owner=Owner.game(game.id), url=webhook_url, box=box, actor=actor
                 )
         payload = GameUpdated(game_id=game.id, fields=["name"])
         ids: list[str] = []
@@ -141,7 +126,11 @@ async def _prepare(url: str, *, webhook_url: str | None, sinks: tuple[str, ...])
             async with db.transaction() as uow:
                 for _ in range(BATCH):
                     recorded = await record_event(
-                        uow, "game.updated", payload, game_id=game.id, aggregate_id=game.id
+                        uow,
+                        "game.updated",
+                        payload,
+                        owner=Owner.game(game.id),
+                        aggregate_id=game.id,
                     )
                     ids.append(recorded.id)
         return {"ids": ids, "secret": secret}
@@ -254,10 +243,9 @@ def _until(
     what: str,
     every: float = 0.005,
 ) -> None:
-    while not condition():
-        workers.alive()
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(every)
+    """Wait for ``condition`` within the run's ``deadline``, failing at once if the worker died."""
+    left = deadline - time.monotonic()
+    wait_until(condition, what=what, within=left, every=every, check=workers.alive)
 
 
 def _crash_repeatedly(
@@ -323,8 +311,6 @@ def test_webhook_deliveries_survive_a_worker_killed_mid_burst(fresh_database, wo
 
 @pytest.fixture
 def nats_url() -> str:
-    from conftest import require_service
-
     return require_service("NATS", NATS_URL, 4222)
 
 

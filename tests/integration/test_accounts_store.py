@@ -3,30 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from contextlib import AsyncExitStack
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from gamekeeper.core import accounts
 from gamekeeper.core.accounts.errors import GameUserLinkedElsewhere, InvalidCode, LinkTokenUsed
 from gamekeeper.core.accounts.types import AccountContext, AccountPolicy, Mail
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.identity import games
-from gamekeeper.core.identity.secrets import SecretBox
-from gamekeeper.core.identity.sessions import SessionPolicy
-from gamekeeper.db.tables import (
-    account_code,
-    audit_entry,
-    link_token,
-    player,
-    player_identity,
-    player_session,
-    refresh_token,
-    web_code,
-)
+from gamekeeper.core.identity.types import SessionPolicy
+from gamekeeper.core.secrets import SecretBox
+from gamekeeper.db.tables.accounts import account_code, link_token, web_code
+from gamekeeper.db.tables.audit import audit_entry
+from gamekeeper.db.tables.identity import player, player_identity, player_session, refresh_token
 from gamekeeper.infra.ratelimit import RateLimiter
+from support.locks import until_waiting_for_a_lock
 
 pytestmark = pytest.mark.anyio
 ADMIN = Actor("admin")
@@ -166,18 +159,6 @@ async def _sign_in_device(db, ctx):
         return await accounts.sign_in_device(uow, device_id=DEVICE, ip="203.0.113.7", ctx=ctx)
 
 
-async def _until_a_transaction_waits_for_a_lock(db, within: float = 10.0) -> None:
-    waiting = text(
-        "SELECT count(*) FROM pg_stat_activity"
-        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-    )
-    deadline = time.monotonic() + within
-    async with db.engine.connect() as conn:
-        while (await conn.execute(waiting)).scalar_one() == 0:
-            assert time.monotonic() < deadline, "the second sign-in never waited for the first"
-            await conn.rollback()  # a fresh snapshot of the activity view on the next read
-
-
 async def test_simultaneous_first_sign_ins_of_a_device_are_one_player(db, ctx):
     """The second first sign-in waits for the first, then signs in as its player (no 409)."""
     async with AsyncExitStack() as first_transaction:
@@ -185,7 +166,7 @@ async def test_simultaneous_first_sign_ins_of_a_device_are_one_player(db, ctx):
         first = await accounts.sign_in_device(uow, device_id=DEVICE, ip="203.0.113.7", ctx=ctx)
         second = asyncio.create_task(_sign_in_device(db, ctx))
         if not db.is_sqlite:  # SQLite's writers queue at BEGIN: the second cannot get ahead
-            await _until_a_transaction_waits_for_a_lock(db)
+            await until_waiting_for_a_lock(db, what="the second sign-in waits for the first")
     twin = await second
     assert (first.created, twin.created) == (True, False)
     assert twin.player.id == first.player.id and twin.tokens.session_id != first.tokens.session_id

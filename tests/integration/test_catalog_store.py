@@ -18,8 +18,8 @@ from gamekeeper.core.catalog.types import (
     SortKey,
 )
 from gamekeeper.core.identity import games
-from gamekeeper.core.identity.secrets import SecretBox
-from gamekeeper.db.tables import listing
+from gamekeeper.core.secrets import SecretBox
+from gamekeeper.db.tables.catalog import listing
 
 pytestmark = pytest.mark.anyio
 ADMIN = Actor("admin")

@@ -8,8 +8,7 @@ from sqlalchemy import select
 from gamekeeper.core import audit
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.errors import InvalidInput
-from gamekeeper.core.events.domain import CredentialRevoked, DeveloperSecretRotated
-from gamekeeper.core.identity import auth, games, players
+from gamekeeper.core.identity import auth, games, keys, players
 from gamekeeper.core.identity.errors import (
     DeveloperNotFound,
     EmailTaken,
@@ -19,9 +18,11 @@ from gamekeeper.core.identity.errors import (
     SlugTaken,
     TooManyKeys,
 )
-from gamekeeper.core.identity.secrets import SecretBox
+from gamekeeper.core.identity.events import CredentialRevoked, DeveloperSecretRotated
 from gamekeeper.core.identity.types import KeyKind
-from gamekeeper.db.tables import credential, developer, player
+from gamekeeper.core.owners.types import Owner
+from gamekeeper.core.secrets import SecretBox
+from gamekeeper.db.tables.identity import credential, developer, player
 
 pytestmark = pytest.mark.anyio
 ADMIN = Actor("admin", ip="127.0.0.1")
@@ -107,11 +108,13 @@ async def test_rolled_back_request_leaves_nothing(db):
     db.on_commit = lambda events: _collect(seen, events)
     async with db.transaction() as uow:
         game = await games.create_game(uow, box=BOX, name="Keep", actor=ADMIN)
-        issued = await games.issue_key(uow, game_id=game.id, kind=KeyKind.SERVER, actor=ADMIN)
+        issued = await keys.issue_key(
+            uow, owner=Owner.game(game.id), kind=KeyKind.SERVER, actor=ADMIN
+        )
     with pytest.raises(RuntimeError):
         async with db.transaction() as uow:
             await games.create_game(uow, box=BOX, name="Lost", actor=ADMIN)
-            await games.revoke_key(uow, key_id=issued.credential.id, actor=ADMIN)
+            await keys.revoke_key(uow, key_id=issued.credential.id, actor=ADMIN)
             raise RuntimeError("boom")
     assert seen == []  # the revocation event of a rolled-back transaction is never dispatched
     async with db.transaction() as uow:
@@ -124,9 +127,9 @@ async def test_keys_are_hashed_scoped_and_revocable(db):
     db.on_commit = lambda events: _collect(seen, events)
     async with db.transaction() as uow:
         game = await games.create_game(uow, box=BOX, name="Keys", actor=ADMIN)
-        issued = await games.issue_key(
+        issued = await keys.issue_key(
             uow,
-            game_id=game.id,
+            owner=Owner.game(game.id),
             kind=KeyKind.INTERNAL,
             scopes=["rooms.write"],
             name="rooms",
@@ -142,45 +145,47 @@ async def test_keys_are_hashed_scoped_and_revocable(db):
         with pytest.raises(InvalidApiKey):
             await auth.authenticate_key(uow, issued.key + "x")
         with pytest.raises(InvalidInput, match="unknown scopes"):
-            await games.issue_key(
-                uow, game_id=game.id, kind=KeyKind.SERVER, scopes=["root"], actor=ADMIN
+            await keys.issue_key(
+                uow, owner=Owner.game(game.id), kind=KeyKind.SERVER, scopes=["root"], actor=ADMIN
             )
     for _ in range(2):  # revoking twice is harmless and audited once
         async with db.transaction() as uow:
-            await games.revoke_key(uow, key_id=issued.credential.id, actor=ADMIN)
+            await keys.revoke_key(uow, key_id=issued.credential.id, actor=ADMIN)
     assert seen == [CredentialRevoked(issued.credential.id)]
     async with db.transaction() as uow:
         with pytest.raises(InvalidApiKey):
             await auth.authenticate_key(uow, issued.key)
-        [listed] = await games.list_keys(uow, game_id=game.id)
+        [listed] = await keys.list_keys(uow, owner=Owner.game(game.id))
         assert listed.revoked_at is not None and listed.prefix == issued.credential.prefix
         actions = [e.action for e in await audit.list_entries(uow, limit=10, before=None)]
         assert actions.count("key.revoked") == 1 and actions.count("key.issued") == 1
 
 
 async def test_key_limit_per_game(db, monkeypatch):
-    monkeypatch.setattr(games, "MAX_ACTIVE_KEYS_PER_GAME", 3)
+    monkeypatch.setattr(keys, "MAX_ACTIVE_KEYS_PER_OWNER", 3)
     async with db.transaction() as uow:
         game = await games.create_game(uow, box=BOX, name="Limited", actor=ADMIN)
         issued = [
-            await games.issue_key(uow, game_id=game.id, kind=KeyKind.SERVER, actor=ADMIN)
+            await keys.issue_key(uow, owner=Owner.game(game.id), kind=KeyKind.SERVER, actor=ADMIN)
             for _ in range(3)
         ]
         with pytest.raises(TooManyKeys):
-            await games.issue_key(uow, game_id=game.id, kind=KeyKind.SERVER, actor=ADMIN)
-        await games.revoke_key(uow, key_id=issued[0].credential.id, actor=ADMIN)
-        await games.issue_key(uow, game_id=game.id, kind=KeyKind.SERVER, actor=ADMIN)
+            await keys.issue_key(uow, owner=Owner.game(game.id), kind=KeyKind.SERVER, actor=ADMIN)
+        await keys.revoke_key(uow, key_id=issued[0].credential.id, actor=ADMIN)
+        await keys.issue_key(uow, owner=Owner.game(game.id), kind=KeyKind.SERVER, actor=ADMIN)
 
 
 async def test_last_used_is_recorded_in_batches(db, clock):
     async with db.transaction() as uow:
         game = await games.create_game(uow, box=BOX, name="Used", actor=ADMIN)
-        issued = await games.issue_key(uow, game_id=game.id, kind=KeyKind.SERVER, actor=ADMIN)
+        issued = await keys.issue_key(
+            uow, owner=Owner.game(game.id), kind=KeyKind.SERVER, actor=ADMIN
+        )
     async with db.transaction() as uow:
         await uow.identity.touch_credentials({issued.credential.id: clock.now})
         await uow.identity.touch_credentials({issued.credential.id: clock.now.replace(year=2025)})
     async with db.transaction() as uow:
-        [listed] = await games.list_keys(uow, game_id=game.id)
+        [listed] = await keys.list_keys(uow, owner=Owner.game(game.id))
     assert listed.last_used_at == clock.now  # an older report never moves it back
 
 

@@ -1,7 +1,8 @@
 """Points against real storage: concurrent batches for one player stay within the caps.
 
 The HTTP test client runs requests one at a time, so concurrency is tested here, with
-transactions that really overlap (row locks on PostgreSQL, BEGIN IMMEDIATE on SQLite).
+transactions that really overlap: on PostgreSQL the test waits until the others queue on the
+first's row locks; on SQLite, BEGIN IMMEDIATE queues them.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import pytest
 
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.catalog import points
-from gamekeeper.core.catalog.types import Listing, Platform
+from gamekeeper.core.catalog.types import Award, Listing, Platform
 from gamekeeper.core.identity import games
-from gamekeeper.core.identity.secrets import SecretBox
+from gamekeeper.core.secrets import SecretBox
+from support.locks import until_waiting_for_a_lock
 
 pytestmark = pytest.mark.anyio
 ADMIN = Actor("admin")
@@ -44,13 +46,11 @@ async def _game(db, **caps) -> tuple[str, str]:
     return game.id, developer.id
 
 
-async def _save(db, game_id: str, developer_id: str, entries) -> list[points.Award]:
+async def _save(db, game_id: str, developer_id: str, entries) -> list[Award]:
     async with db.transaction() as uow:
-        awards = await points.save_points(
+        return await points.save_points(
             uow, game_id=game_id, developer_id=developer_id, entries=entries
         )
-        await asyncio.sleep(0.01)  # hold the transaction open so the others overlap it
-        return awards
 
 
 @pytest.mark.parametrize("seeded", [False, True])
@@ -60,10 +60,16 @@ async def test_concurrent_batches_never_exceed_the_daily_caps(db, seeded):
     )
     if seeded:  # the totals row exists: batches race on reading it, not on creating it
         await _save(db, game_id, developer_id, [("alice", 1)])
-    batches = [
-        _save(db, game_id, developer_id, [("alice", 4), ("bob", 2), ("alice", 3)]) for _ in range(8)
-    ]
-    results = await asyncio.gather(*batches)
+    entries = [("alice", 4), ("bob", 2), ("alice", 3)]
+    # The first batch holds its transaction open until the seven others wait for its locks.
+    async with db.transaction() as uow:
+        first = await points.save_points(
+            uow, game_id=game_id, developer_id=developer_id, entries=entries
+        )
+        others = [asyncio.create_task(_save(db, game_id, developer_id, entries)) for _ in range(7)]
+        if not db.is_sqlite:  # SQLite's writers queue at BEGIN: none can get ahead of another
+            await until_waiting_for_a_lock(db, count=7, what="the other batches wait for the first")
+    results = [first, *await asyncio.gather(*others)]
     awarded = {"alice": 0, "bob": 0}
     for award in (a for batch in results for a in batch):
         awarded[award.player_id] += award.awarded

@@ -1,20 +1,20 @@
 """The outbox relay against real storage (SQLite and PostgreSQL) and a receiver on loopback.
 
 The relay runs in the test's event loop; the receivers answer from their own threads, so
-waiting on them is done by polling, never by blocking the loop the relay needs.
+waiting on them is done by polling, never by blocking the loop the relay needs. Where a test
+must show that nothing more is sent, it drives the relay by hand (``run_once``): when a round
+returns, whatever it claimed has been answered, so "nothing more" is a fact, not a wait.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import func, select
@@ -24,18 +24,21 @@ from gamekeeper.core.errors import Conflict
 from gamekeeper.core.events import webhooks
 from gamekeeper.core.events.outbox import record_event
 from gamekeeper.core.events.policy import RETRY_DELAYS
-from gamekeeper.core.events.registry import GameUpdated
 from gamekeeper.core.identity import games
-from gamekeeper.core.identity.secrets import SecretBox
-from gamekeeper.db import relay as queries
+from gamekeeper.core.identity.events import GameUpdated
+from gamekeeper.core.owners.types import Owner
+from gamekeeper.core.secrets import SecretBox
 from gamekeeper.db.database import Database
-from gamekeeper.db.relay import Outcome
-from gamekeeper.db.tables import delivery, event
+from gamekeeper.db.events import relay as queries
+from gamekeeper.db.events.relay import Outcome
+from gamekeeper.db.tables.events import delivery, event
 from gamekeeper.infra.http import SafeHttpClient
 from gamekeeper.infra.lanes import Circuit
 from gamekeeper.infra.metrics import Metrics
 from gamekeeper.infra.relay import Relay, RelayConfig
+from support.loopback import QuietHandler, serving
 from support.receiver import receiver
+from support.waiting import until
 
 pytestmark = pytest.mark.anyio
 ADMIN = Actor("admin")
@@ -45,7 +48,7 @@ BOX = SecretBox("relay-test-secret-key-0123456789abcdef")
 async def _game_with_webhook(db: Database, url: str) -> str:
     async with db.transaction() as uow:
         game = await games.create_game(uow, name="Relay", box=BOX, actor=ADMIN)
-        await webhooks.create_webhook(uow, game_id=game.id, url=url, box=BOX, actor=ADMIN)
+        await webhooks.create_webhook(uow, owner=Owner.game(game.id), url=url, box=BOX, actor=ADMIN)
     return game.id
 
 
@@ -54,35 +57,33 @@ async def _record(db: Database, game_id: str, count: int = 1) -> list[str]:
     payload = GameUpdated(game_id=game_id, fields=["name"])
     async with db.transaction() as uow:
         recorded = [
-            await record_event(uow, "game.updated", payload, game_id=game_id, aggregate_id=game_id)
+            await record_event(
+                uow, "game.updated", payload, owner=Owner.game(game_id), aggregate_id=game_id
+            )
             for _ in range(count)
         ]
     return [e.id for e in recorded]
 
 
 @contextlib.asynccontextmanager
-async def _running(db: Database, config: RelayConfig | None = None) -> AsyncIterator[Relay]:
+async def _relay(db: Database, config: RelayConfig | None = None) -> AsyncIterator[Relay]:
+    """A relay that is not running: the test drives it with ``run_once``."""
     client = SafeHttpClient(allowed_networks=["127.0.0.0/8"])
-    relay = Relay(db, client=client, box=BOX, metrics=Metrics(), config=config or RelayConfig())
-    task = asyncio.create_task(relay.run())
     try:
-        yield relay
+        yield Relay(db, client=client, box=BOX, metrics=Metrics(), config=config or RelayConfig())
     finally:
-        relay.stop()
-        await task
         await client.aclose()
 
 
-async def _until(predicate: Callable[[], object], within: float = 10.0) -> None:
-    """Poll ``predicate`` (plain or async) until it is true; fail after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while not await _value(predicate()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
-
-
-async def _value(result: object) -> object:
-    return await result if inspect.isawaitable(result) else result
+@contextlib.asynccontextmanager
+async def _running(db: Database, config: RelayConfig | None = None) -> AsyncIterator[Relay]:
+    async with _relay(db, config) as relay:
+        task = asyncio.create_task(relay.run())
+        try:
+            yield relay
+        finally:
+            relay.stop()
+            await task
 
 
 async def _rows(db: Database, statement) -> list:
@@ -102,15 +103,15 @@ async def test_an_event_recorded_in_a_rolled_back_transaction_is_never_sent(db, 
             async with db.transaction() as uow:
                 payload = GameUpdated(game_id=game, fields=["lost"])
                 lost = await record_event(
-                    uow, "game.updated", payload, game_id=game, aggregate_id=game
+                    uow, "game.updated", payload, owner=Owner.game(game), aggregate_id=game
                 )
                 raise failure
         assert await _rows(db, select(event.c.id).where(event.c.id == lost.id)) == []
         assert await _rows(db, select(delivery.c.id)) == []
         [sentinel] = await _record(db, game)
-        async with _running(db):
-            await _until(lambda: len(hook.requests) >= 1)
-            await asyncio.sleep(0.3)  # room for anything else the relay might have taken
+        async with _relay(db) as relay:
+            assert await relay.run_once() == 1
+            assert await relay.run_once() == 0  # nothing else was there to take
     assert _ids(hook.requests) == [sentinel]
     [row] = await _rows(db, select(event.c.id, delivery.c.status).join(event))
     assert tuple(row) == (sentinel, "delivered")
@@ -146,7 +147,7 @@ class InFlight:
 def _in_flight_receiver(delay: float) -> Iterator[tuple[str, InFlight]]:
     seen = InFlight()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:
@@ -155,26 +156,10 @@ def _in_flight_receiver(delay: float) -> Iterator[tuple[str, InFlight]]:
             self.rfile.read(int(self.headers.get("content-length", 0)))
             time.sleep(delay)  # widens the window in which a second copy would overlap
             seen.leave(message_id)
-            self.send_response(200)
-            self.send_header("content-length", "0")
-            self.end_headers()
+            self.reply(200)
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-        request_queue_size = 1024  # hundreds of connections open at once
-
-    server = Server(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook", seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving(Handler) as server:
+        yield f"{server.url}/hook", seen
 
 
 @pytest.mark.postgres
@@ -188,8 +173,12 @@ async def test_two_relays_on_one_database_never_send_a_delivery_twice(pg_databas
             game = await _game_with_webhook(first, url)
             recorded = [i for _ in range(4) for i in await _record(first, game, 500)]
             async with _running(first) as a, _running(second) as b:
-                await _until(lambda: len(seen.arrived) >= len(recorded), within=60)
-                await asyncio.sleep(0.5)  # a second copy, if any, would arrive now
+                await until(
+                    lambda: len(seen.arrived) >= len(recorded), what="all arrived", within=60
+                )
+            # Both stopped, so what they sent has been answered; and nothing is left to send.
+            async with _relay(first) as third:
+                assert await third.run_once() == 0
         delivered = await _rows(
             first, select(delivery.c.status, delivery.c.attempts, func.count()).group_by(
                 delivery.c.status, delivery.c.attempts
@@ -226,17 +215,16 @@ async def test_a_claim_left_by_a_dead_worker_is_sent_again_after_its_lease(db, c
         [orphan] = await _record(db, game)
         [dead_claim] = await _claim(db, lease)  # its worker dies before sending or recording
         assert dead_claim.event.id == orphan and dead_claim.attempt == 1
-        async with _running(db, RelayConfig(lease=lease, poll_interval=0.05)):
+        async with _relay(db, RelayConfig(lease=lease)) as relay:
             [sentinel] = await _record(db, game)
-            await _until(lambda: len(hook.requests) >= 1)
-            await asyncio.sleep(0.2)
+            assert await relay.run_once() == 1
             assert _ids(hook.requests) == [sentinel]  # still leased to the dead worker
             clock.advance(lease.total_seconds() - 1)
-            await asyncio.sleep(0.2)
+            assert await relay.run_once() == 0
             assert _ids(hook.requests) == [sentinel]
             clock.advance(1)
-            await _until(lambda: len(hook.requests) >= 2)
-            await _until(lambda: _is_recorded(db, dead_claim.delivery_id))
+            assert await relay.run_once() == 1
+            assert await _is_recorded(db, dead_claim.delivery_id)
     assert _ids(hook.requests) == [sentinel, orphan]  # the same webhook-id a retry would carry
     [row] = await _rows(db, select(delivery).where(delivery.c.id == dead_claim.delivery_id))
     assert (row.status, row.attempts, row.last_status) == ("delivered", 2, 200)
@@ -288,7 +276,7 @@ async def test_a_stopped_relay_records_the_outcome_of_everything_it_sent(db):
         game = await _game_with_webhook(db, url)
         recorded = await _record(db, game, 400)
         async with _running(db, RelayConfig(batch_size=50, max_in_flight=50)):
-            await _until(lambda: len(seen.arrived) >= 150)
+            await until(lambda: len(seen.arrived) >= 150, what="150 arrived")
         sent = set(seen.arrived)
     rows = await _rows(db, select(event.c.id, delivery.c.status).join(event))
     status = dict(rows)
@@ -306,8 +294,8 @@ async def test_one_webhook_never_has_more_than_per_webhook_requests_in_flight(db
         recorded = await _record(db, game, 120)
         # One claim takes all 120; only 4 may be out at once, the rest wait in the relay.
         async with _running(db, RelayConfig(per_webhook=4, batch_size=200)):
-            await _until(lambda: len(seen.arrived) >= len(recorded), within=30)
-            await _until(lambda: _all_recorded(db, len(recorded)))
+            await until(lambda: len(seen.arrived) >= len(recorded), what="all arrived", within=30)
+            await until(lambda: _all_recorded(db, len(recorded)), what="all are recorded")
     assert sorted(seen.arrived) == sorted(recorded)
     assert seen.busiest == 4
 
@@ -325,11 +313,11 @@ async def test_a_delivery_queued_past_half_its_lease_is_handed_back_unsent(db, c
         claimed_at = clock()
         config = RelayConfig(per_webhook=1, lease=lease, poll_interval=0.05)
         async with _running(db, config):
-            await _until(lambda: len(seen.arrived) == 1)
+            await until(lambda: len(seen.arrived) == 1, what="the first arrived")
             # While the first is answered, the other two wait their turn; half the lease passes.
             clock.advance(lease.total_seconds() / 2 + 1)
-            await _until(lambda: len(seen.arrived) == 3)
-            await _until(lambda: _all_recorded(db, 3))
+            await until(lambda: len(seen.arrived) == 3, what="all three arrived")
+            await until(lambda: _all_recorded(db, 3), what="all three are recorded")
     first, *queued = seen.arrived
     assert sorted(seen.arrived) == sorted(recorded)
     rows = await _rows(db, select(event.c.id, delivery.c.last_attempt_at).join(event))
@@ -344,7 +332,7 @@ async def test_a_stopped_relay_hands_queued_deliveries_back_at_once(db, clock):
         game = await _game_with_webhook(db, url)
         recorded = await _record(db, game, 10)
         async with _running(db, RelayConfig(per_webhook=1)):
-            await _until(lambda: len(seen.arrived) == 1)
+            await until(lambda: len(seen.arrived) == 1, what="the first arrived")
         [sent] = seen.arrived
     rows = await _rows(
         db,
@@ -364,10 +352,10 @@ async def test_an_open_circuit_hands_queued_deliveries_back_until_it_closes(db, 
     with receiver(lambda r: setattr(r, "status", 503)) as failing:
         game = await _game_with_webhook(db, failing.url)
         await _record(db, game, 8)
-        async with _running(db, RelayConfig(per_webhook=1)):
-            await _until(lambda: len(failing.requests) >= Circuit.threshold)
-            await _until(lambda: _pending_counts(db, {0: 3, 1: 5}))
-            await asyncio.sleep(0.2)  # room for a request that should not be sent
+        async with _relay(db, RelayConfig(per_webhook=1)) as relay:
+            assert await relay.run_once() == 8  # five sent, the rest handed back unsent
+            assert await _pending_counts(db, {0: 3, 1: 5})
+            assert await relay.run_once() == 0  # nothing due: retries and the breaker wait
     assert len(failing.requests) == Circuit.threshold  # the breaker opened after five failures
     rows = await _rows(db, select(delivery.c.attempts, delivery.c.next_attempt_at))
     due = {row.attempts: row.next_attempt_at for row in rows}

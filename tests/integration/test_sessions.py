@@ -7,10 +7,10 @@ import asyncio
 import pytest
 
 from gamekeeper.core.audit import Actor
-from gamekeeper.core.events.domain import SessionRevoked
 from gamekeeper.core.identity import players, sessions
 from gamekeeper.core.identity.errors import InvalidSession, RefreshTokenReused
-from gamekeeper.core.identity.secrets import derive_key
+from gamekeeper.core.identity.events import SessionRevoked
+from gamekeeper.core.secrets import derive_key
 
 pytestmark = pytest.mark.anyio
 POLICY = sessions.SessionPolicy(

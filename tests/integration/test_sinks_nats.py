@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -24,14 +23,16 @@ from structlog.testing import capture_logs
 
 from gamekeeper.core.errors import Unavailable
 from gamekeeper.core.events.types import Event
+from gamekeeper.core.owners.types import Owner
 from gamekeeper.infra.sinks import make_sinks
 from gamekeeper.infra.sinks.nats import NatsSink
 from gamekeeper.settings import load_settings
+from support.loopback import free_port
+from support.required import require_service
 
 pytestmark = pytest.mark.anyio
 
 NATS_URL = os.environ.get("GAMEKEEPER_TEST_NATS_URL", "nats://127.0.0.1:4222")
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 RECONNECT_DEADLINE = 15.0  # the client retries every 2 seconds
 
 
@@ -42,15 +43,7 @@ def _address(url: str) -> tuple[str, int]:
 
 @pytest.fixture(scope="session")
 def nats_url() -> str:
-    """The NATS server, or skip (fail in CI) with a clear reason — as tests/conftest.py does."""
-    try:
-        with socket.create_connection(_address(NATS_URL), 1):
-            return NATS_URL
-    except OSError:
-        message = f"NATS is not reachable at {NATS_URL}"
-        if IN_CI:
-            pytest.fail(f"{message}; CI requires it", pytrace=False)
-        pytest.skip(f"{message}; start it (with -js) to run this test")
+    return require_service("NATS", NATS_URL, 4222, hint="start it (with -js) to run this test")
 
 
 @pytest.fixture
@@ -76,7 +69,7 @@ def make_event(
     return Event(
         id=str(uuid4()),
         type=type_,
-        game_id=game_id,
+        owner=None if game_id is None else Owner.game(game_id),
         aggregate_id=f"player-{n}",
         payload={"n": n, "name": "Zoë"},
         occurred_at=datetime(2026, 1, 1, 12, 0, n, tzinfo=UTC),
@@ -162,9 +155,7 @@ async def test_an_existing_stream_is_left_as_the_operator_configured_it(nats_url
 
 
 async def test_start_fails_as_unavailable_when_no_server_listens():
-    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # a port that was free a moment ago: nothing listens there
     sink = NatsSink(f"nats://user:secret@127.0.0.1:{port}", connect_timeout=0.5)
 
     with capture_logs(), pytest.raises(Unavailable) as caught:

@@ -22,6 +22,7 @@ from moto.server import ThreadedMotoServer
 
 from gamekeeper.core.errors import Unavailable
 from gamekeeper.core.events.types import Event
+from gamekeeper.core.owners.types import Owner
 from gamekeeper.infra.sinks.sqs import SqsSink, batch_outcome
 
 pytestmark = pytest.mark.anyio
@@ -76,7 +77,7 @@ def make_event(n: int, aggregate: str) -> Event:
     return Event(
         id=str(uuid4()),
         type="player.created",
-        game_id="game-1",
+        owner=Owner.game("game-1"),
         aggregate_id=aggregate,
         payload={"n": n, "name": "Zoë"},
         occurred_at=datetime(2026, 1, 1, 12, 0, n % 60, tzinfo=UTC),

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-
-from support.provision import new_game, new_key
+from support.provision import in_app, new_game, new_key
+from support.waiting import until
 
 
 async def new_project(client, **fields) -> dict:
@@ -47,13 +45,30 @@ async def status(client, token: str, match_token: str) -> dict:
 
 async def settled(client, token: str, match_token: str, *, within: float = 10.0) -> dict:
     """Poll until the request is no longer in progress."""
-    deadline = time.monotonic() + within
-    while True:
-        answer = await status(client, token, match_token)
-        if answer["status"] != "inProgress":
-            return answer
-        assert time.monotonic() < deadline, f"still in progress after {within} s"
-        await asyncio.sleep(0.02)
+
+    async def answer() -> dict | None:
+        seen = await status(client, token, match_token)
+        return None if seen["status"] == "inProgress" else seen
+
+    return await until(answer, what="the match request is settled", within=within, every=0.02)
+
+
+def tick(client) -> int:
+    """One matchmaker tick now, as its loop would run it; how many requests it settled.
+
+    For showing that something stays unmatched: after a tick that saw it, not after a wait.
+    The app's matchmaker must lead its shards first (at start-up it may still be taking them).
+    """
+    return in_app(client, _tick_now)
+
+
+async def _tick_now(runtime) -> int:
+    def leads_every_shard() -> bool:
+        led = runtime.metrics.registry.get_sample_value("gamekeeper_matchmaking_shards_led")
+        return led == runtime.settings.matchmaker_shards
+
+    await until(leads_every_shard, what="the app's matchmaker leads every shard")
+    return await runtime.matchmaker.tick_now()
 
 
 def server_body(project: dict, name: str = "EU_WEST_1", **fields) -> dict:

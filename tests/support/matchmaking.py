@@ -13,13 +13,13 @@ from datetime import timedelta
 from sqlalchemy import insert, select
 
 from gamekeeper.core.matchmaking.tokens import new_request_id, new_session_id
-from gamekeeper.db.tables import (
-    event,
+from gamekeeper.db.tables.events import event
+from gamekeeper.db.tables.identity import player
+from gamekeeper.db.tables.matchmaking import (
     match_member,
     match_request,
     match_server,
     match_session,
-    player,
     skill_rating,
 )
 from support.provision import in_app

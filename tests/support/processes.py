@@ -8,7 +8,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
+
+from support.loopback import free_port
+from support.waiting import wait_until
 
 # Generous: CI machines are shared. Startup takes ~1.5 s on a quiet development machine.
 READY_TIMEOUT = 30.0
@@ -41,13 +43,6 @@ def clean_env(**extra: str) -> dict[str, str]:
     }
     env.update(extra)
     return env
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def run(
@@ -83,21 +78,29 @@ class Server:
         return json.loads(result.stdout) if result.stdout.strip() else None
 
     def wait_ready(self) -> float:
+        """Seconds until ``/readyz`` answered 200; fails at once if the server exits."""
         started = time.monotonic()
-        deadline = started + READY_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(
-                    f"server exited with {self.process.returncode}\n"
-                    f"stderr:\n{self.stderr_path.read_text()}\nstdout:\n{self.output}"
-                )
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200:
-                    return time.monotonic() - started
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        pytest.fail(f"server not ready after {READY_TIMEOUT} s\nstdout:\n{self.output}")
+        wait_until(
+            self._ready,
+            what=lambda: f"the server is ready\nstdout:\n{self.output}",
+            within=READY_TIMEOUT,
+            every=0.05,
+            check=self._still_running,
+        )
+        return time.monotonic() - started
+
+    def _ready(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def _still_running(self) -> None:
+        if self.process.poll() is not None:
+            pytest.fail(
+                f"server exited with {self.process.returncode}\n"
+                f"stderr:\n{self.stderr_path.read_text()}\nstdout:\n{self.output}"
+            )
 
     def stop(self) -> int | None:
         """SIGTERM (graceful), then SIGKILL to the whole process group if it lingers."""

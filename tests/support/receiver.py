@@ -7,7 +7,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from support.loopback import QuietHandler, serving
+from support.waiting import wait_on
 
 
 @dataclass(frozen=True)
@@ -33,33 +35,26 @@ class Receiver:
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         """Block until ``count`` requests arrived (or fail after ``timeout`` seconds)."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while len(self.requests) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"got {len(self.requests)} requests, expected {count}")
-                self._changed.wait(left)
-            return list(self.requests)
+        wait_on(
+            self._changed,
+            lambda: len(self.requests) >= count,
+            what=lambda: f"{count} requests arrived (got {len(self.requests)})",
+            within=timeout,
+        )
+        return list(self.requests)
 
 
-def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+def _handler(receiver: Receiver) -> type[QuietHandler]:
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             if receiver.delay:
-                time.sleep(receiver.delay)
+                time.sleep(receiver.delay)  # a slow endpoint, as the test asked
             headers = {k.lower(): v for k, v in self.headers.items()}
             status = receiver.record(Received(self.path, headers, body))
-            self.send_response(status)
-            self.send_header("content-length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: object) -> None:
-            pass
+            self.reply(status, b"ok")
 
     return Handler
 
@@ -68,16 +63,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 def receiver(configure: Callable[[Receiver], None] | None = None) -> Iterator[Receiver]:
     """A receiver on a free loopback port, stopped at the end of the block."""
     placeholder = Receiver(url="")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(placeholder))
-    server.daemon_threads = True
-    placeholder.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
     if configure:
         configure(placeholder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(placeholder)) as server:
+        placeholder.url = f"{server.url}/hook"
         yield placeholder
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

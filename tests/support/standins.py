@@ -7,15 +7,17 @@ A held answer ends early when the stand-in stops, so a slow-provider test does n
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
+from support import loopback
+from support.loopback import QuietHandler
 from support.receiver import Received
 
 Answer = tuple[int, bytes]
@@ -122,25 +124,16 @@ def _json(value: object) -> bytes:
 S = TypeVar("S", bound=StandIn)
 
 
-def _handler(stand_in: StandIn) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+def _handler(stand_in: StandIn) -> type[QuietHandler]:
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:
             headers = {k.lower(): v for k, v in self.headers.items()}
             status, body = stand_in.handle(Received(self.path, headers, b""))
             kind = "application/json" if body[:1] in (b"{", b"[") else "text/html"
-            try:
-                self.send_response(status)
-                self.send_header("content-type", kind)
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            except OSError:
-                pass  # the client gave up waiting (a timeout test)
-
-        def log_message(self, *args: object) -> None:
-            pass
+            with contextlib.suppress(OSError):  # the client gave up waiting (a timeout test)
+                self.reply(status, body, Content_Type=kind)
 
     return Handler
 
@@ -148,16 +141,9 @@ def _handler(stand_in: StandIn) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def serving(stand_in: S) -> Iterator[S]:
     """Serve ``stand_in`` on a free loopback port until the end of the block."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(stand_in))
-    server.daemon_threads = True
-    stand_in.url = f"http://127.0.0.1:{server.server_address[1]}"
-    # A short poll interval: shutdown() waits up to one interval for the loop to notice.
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield stand_in
-    finally:
-        stand_in._stopping.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with loopback.serving(_handler(stand_in)) as server:
+        stand_in.url = server.url
+        try:
+            yield stand_in
+        finally:
+            stand_in._stopping.set()  # held answers end now, so shutting down does not wait

@@ -19,20 +19,19 @@ from gamekeeper.api.deps import DEPENDENCIES
 from gamekeeper.api.dialects.admin.routes import router as admin_router
 from gamekeeper.api.dialects.battleplace.routes import router as battleplace_router
 from gamekeeper.api.dialects.ogp.routes import router as ogp_router
-from gamekeeper.api.dialects.ogs.errors import render as default_render
 from gamekeeper.api.dialects.ogs.pages import router as link_page_router
 from gamekeeper.api.dialects.ogs.pages_view import static_files, template_config
 from gamekeeper.api.dialects.ogs.routes import router as ogs_router
-from gamekeeper.api.errors import exception_handlers
+from gamekeeper.api.errors import default_envelope, exception_handlers
 from gamekeeper.api.guards import rate_limit_ip
 from gamekeeper.api.health import ROUTES as HEALTH_ROUTES
 from gamekeeper.api.media import serve_media
 from gamekeeper.api.middleware import RequestContextMiddleware
-from gamekeeper.api.runtime import Runtime
 from gamekeeper.bootstrap import ensure_secrets
 from gamekeeper.core.clock import Clock, utcnow
 from gamekeeper.db.migrate import upgrade
 from gamekeeper.infra.logging import configure_logging
+from gamekeeper.runtime import Runtime
 from gamekeeper.settings import Settings, load_settings
 
 
@@ -115,7 +114,7 @@ def create_app(
         ],
         dependencies=DEPENDENCIES,
         guards=[rate_limit_ip],
-        exception_handlers=exception_handlers(default_render),
+        exception_handlers=exception_handlers(default_envelope),
         cors_config=cors,
         template_config=template_config(),
         openapi_config=_openapi(),

@@ -2,14 +2,21 @@
 
 Litestar's own decoding converts leniently; the dialects that must refuse such values read the
 body through ``read_json`` and answer a ``field: problem`` message in their own envelope.
+``data_refused`` tells, before a transaction begins, whether Litestar will refuse ``data``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 import msgspec
 from litestar import Request
+from litestar.enums import RequestEncodingType
+from litestar.handlers import BaseRouteHandler
+from litestar.params import BodyKwarg
 
 from gamekeeper.core.errors import InvalidInput
 
@@ -30,3 +37,56 @@ async def read_json(request: Request[Any, Any, Any], into: type[T], *, code: str
         raise InvalidInput(field_message(exc), code=code) from None
     except msgspec.DecodeError:
         raise InvalidInput("The request body is not valid JSON", code=code) from None
+
+
+@dataclass(frozen=True, slots=True)
+class _DataField:
+    type: Any
+    required: bool
+    dec_hook: Callable[[Any, Any], Any]  # Litestar's, for types msgspec does not know
+
+
+# What Litestar validates a handler's ``data`` against, per handler (None: it takes none, or
+# not as JSON). See ``data_refused``.
+_data_types: WeakKeyDictionary[BaseRouteHandler, _DataField | None] = WeakKeyDictionary()
+
+
+async def data_refused(request: Request[Any, Any, Any]) -> bool:
+    """Whether Litestar will refuse the handler's JSON ``data`` once dependencies are resolved.
+
+    Litestar reads and decodes ``data`` before it resolves dependencies, and validates it only
+    after them. A dependency that would take a lock asks this first, with the type and the
+    conversion Litestar then applies. Bodies of other media types answer False.
+    """
+    handler = request.route_handler
+    if handler not in _data_types:
+        _data_types[handler] = _data_field(handler)
+    field = _data_types[handler]
+    if field is None:
+        return False
+    if not await request.body():
+        return field.required
+    try:
+        msgspec.convert(
+            await request.json(),  # decoded already, while Litestar extracted ``data``
+            field.type,
+            strict=False,
+            dec_hook=field.dec_hook,
+            str_keys=True,
+        )
+    except msgspec.ValidationError:
+        return True
+    return False
+
+
+def _data_field(handler: BaseRouteHandler) -> _DataField | None:
+    parameter = handler.parsed_fn_signature.parameters.get("data")
+    if parameter is None:
+        return None
+    kwarg = parameter.kwarg_definition
+    if isinstance(kwarg, BodyKwarg) and kwarg.media_type not in (None, RequestEncodingType.JSON):
+        return None
+    for field in msgspec.structs.fields(handler.signature_model):
+        if field.name == "data":
+            return _DataField(field.type, field.required, handler.default_deserializer)
+    return None

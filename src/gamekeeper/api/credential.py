@@ -6,8 +6,7 @@ import msgspec
 from litestar import Router, get
 
 from gamekeeper.api.deps import KeyPrincipalDep
-from gamekeeper.api.dialects.ogs.errors import render
-from gamekeeper.api.errors import exception_handlers
+from gamekeeper.api.errors import default_envelope, exception_handlers
 from gamekeeper.api.guards import guards, require_key
 
 
@@ -32,7 +31,7 @@ router = Router(
     "/gamekeeper/v1",
     route_handlers=[describe_credential],
     guards=guards(require_key(), server_to_server=True),
-    exception_handlers=exception_handlers(render),
+    exception_handlers=exception_handlers(default_envelope),
     tags=["gamekeeper"],
     security=[{"gameKey": []}],
 )

@@ -1,4 +1,9 @@
-"""The one mapping from errors to HTTP statuses; dialects only render the envelope."""
+"""The one mapping from errors to statuses; dialects only render the envelope.
+
+``problem_from`` takes any ASGI connection (HTTP request or WebSocket), so the WebSocket
+gateway maps core errors to its error frames with the same table. ``default_envelope`` is what
+routes outside a dialect answer (admin API, media, the app's own 404s).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Any
 
 import structlog
 from litestar import Request, Response
+from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
@@ -56,7 +62,7 @@ class Problem:
 Renderer = Callable[[Problem], Any]
 
 
-def problem_from(exc: Exception, request: Request[Any, Any, Any]) -> Problem:
+def problem_from(exc: Exception, connection: ASGIConnection[Any, Any, Any, Any]) -> Problem:
     """Translate any exception into a Problem; unknown ones become a logged, generic 500."""
     if isinstance(exc, errors.GamekeeperError):
         status = next(s for cls, s in STATUS.items() if isinstance(exc, cls))
@@ -71,11 +77,16 @@ def problem_from(exc: Exception, request: Request[Any, Any, Any]) -> Problem:
         return Problem(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
     log.error(
         "unhandled error",
-        path=request.scope.get("path_template", "unmatched"),
-        request_id=request.scope.get("state", {}).get("request_id"),
+        path=connection.scope.get("path_template", "unmatched"),
+        request_id=connection.scope.get("state", {}).get("request_id"),
         exc_info=exc,
     )
     return Problem(500, "internal_error", "Internal server error")
+
+
+def default_envelope(problem: Problem) -> dict[str, Any]:
+    """``{"error": {"code", "message", "status"}}``: the admin API's envelope, and OGS's."""
+    return {"error": {"code": problem.code, "message": problem.message, "status": problem.status}}
 
 
 def _validation_message(exc: ValidationException) -> str:

@@ -16,18 +16,19 @@ from typing import Any, Literal
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
-from gamekeeper.api.runtime import Runtime
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.errors import Forbidden, GamekeeperError, RateLimited, Unauthorized
 from gamekeeper.core.identity import auth, games, hmac_auth, sessions
 from gamekeeper.core.identity.errors import InvalidApiKey, InvalidSession, SessionExpired
-from gamekeeper.core.identity.secrets import hash_secret
 from gamekeeper.core.identity.types import (
     DeveloperPrincipal,
     KeyKind,
     KeyPrincipal,
     PlayerPrincipal,
 )
+from gamekeeper.core.owners.types import OwnerKind
+from gamekeeper.core.secrets import hash_secret
+from gamekeeper.runtime import Runtime
 
 Connection = ASGIConnection[Any, Any, Any, Any]
 Guard = Callable[[Connection, BaseRouteHandler], Coroutine[Any, Any, None]]
@@ -179,11 +180,16 @@ async def resolve_key(connection: Connection, key: str) -> KeyPrincipal | None:
 
 def require_key(
     *kinds: KeyKind,
+    owner: OwnerKind = OwnerKind.GAME,
     scope: str | None = None,
     category: str = "server",
     extract: Callable[[Connection], str | None] = bearer_token,
 ) -> Guard:
-    """A guard admitting an active key of one of ``kinds`` holding ``scope``."""
+    """A guard admitting an active key of ``owner``'s kind, of one of ``kinds``, with ``scope``.
+
+    A dialect speaks for one kind of owner: a game's dialects admit game keys, the tournament
+    operator API operator keys, the platform API platform keys.
+    """
     allowed = frozenset(kinds or KeyKind)
 
     async def guard(connection: Connection, _: BaseRouteHandler) -> None:
@@ -195,6 +201,11 @@ def require_key(
         principal = await resolve_key(connection, key)
         if principal is None:
             raise await refuse_credential(connection, "key", InvalidApiKey())
+        if principal.owner.kind is not owner:
+            raise Forbidden(
+                f"This API takes {owner.value} keys, not {principal.owner.kind.value} keys",
+                code="wrong_key_owner",
+            )
         if principal.kind not in allowed:
             raise Forbidden(
                 f"A {principal.kind.value} key may not call this API", code="wrong_key_kind"

@@ -17,8 +17,7 @@ from litestar import Request, Response, get
 from litestar.params import FromPath
 
 from gamekeeper.api.deps import RuntimeDep
-from gamekeeper.api.dialects.ogs.errors import render
-from gamekeeper.api.errors import exception_handlers
+from gamekeeper.api.errors import default_envelope, exception_handlers
 from gamekeeper.core.errors import NotFound
 
 __all__ = ["serve_media"]
@@ -28,7 +27,7 @@ CACHE_CONTROL = "public, max-age=31536000, immutable"
 
 @get(
     "/media/{key:str}",
-    exception_handlers=exception_handlers(render),
+    exception_handlers=exception_handlers(default_envelope),
     summary="An uploaded image",
     tags=["media"],
 )

@@ -1,4 +1,9 @@
-"""The unit of work: one transaction, the stores that act inside it, and its events."""
+"""The transaction protocol every unit of work keeps; each domain adds the stores it uses.
+
+A domain declares its own narrow unit of work in ``core/<domain>/store.py``
+(``class CatalogUow(IdentityUow, Protocol): catalog: CatalogStore …``); the SQL unit of work
+satisfies all of them.
+"""
 
 from __future__ import annotations
 
@@ -7,48 +12,19 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
-from gamekeeper.core.accounts.store import AccountStore
-from gamekeeper.core.audit import AuditEntry
-from gamekeeper.core.catalog.points import PointsStore
-from gamekeeper.core.catalog.store import CatalogStore
-from gamekeeper.core.events.domain import DomainEvent
-from gamekeeper.core.events.store import EventStore
-from gamekeeper.core.identity.store import IdentityStore
-from gamekeeper.core.matchmaking.results import ResultStore
-from gamekeeper.core.matchmaking.store import MatchmakingStore
 
+class DomainEvent:
+    """Base of domain events: facts a service records with ``uow.emit``.
 
-class AuditStore(Protocol):
-    async def append(self, entry: AuditEntry) -> None: ...
+    They are handed to the process's reactions once the transaction commits (cache
+    invalidation, waking the relay, feeding the matchmaker), never if it rolls back. Each
+    domain declares its own, frozen dataclasses with slots, in ``core/<domain>/events.py``.
+    """
 
-    async def list(self, *, limit: int, before: int | None) -> list[AuditEntry]: ...
+    __slots__ = ()
 
 
 class UnitOfWork(Protocol):
-    @property
-    def identity(self) -> IdentityStore: ...
-
-    @property
-    def audit(self) -> AuditStore: ...
-
-    @property
-    def catalog(self) -> CatalogStore: ...
-
-    @property
-    def points(self) -> PointsStore: ...
-
-    @property
-    def events(self) -> EventStore: ...
-
-    @property
-    def match_results(self) -> ResultStore: ...
-
-    @property
-    def accounts(self) -> AccountStore: ...
-
-    @property
-    def matchmaking(self) -> MatchmakingStore: ...
-
     def now(self) -> datetime:
         """The time of this unit of work, from the application's clock."""
         ...

@@ -6,7 +6,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gamekeeper.core.audit import AuditEntry
-from gamekeeper.db.tables import audit_entry
+from gamekeeper.db.tables.audit import audit_entry
 
 
 class SqlAuditStore:

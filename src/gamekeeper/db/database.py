@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import event, text
@@ -15,35 +16,71 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from gamekeeper.core.clock import Clock, utcnow
 from gamekeeper.core.errors import GamekeeperError, Unavailable
-from gamekeeper.core.events.domain import DomainEvent
-from gamekeeper.db.accounts import SqlAccountStore
+from gamekeeper.core.uow import DomainEvent
+from gamekeeper.db.accounts.store import SqlAccountStore
 from gamekeeper.db.audit import SqlAuditStore
-from gamekeeper.db.catalog import SqlCatalogStore
-from gamekeeper.db.events import SqlEventStore
-from gamekeeper.db.identity import SqlIdentityStore
-from gamekeeper.db.matchmaking import SqlMatchmakingStore
-from gamekeeper.db.matchmaking_results import SqlResultStore
-from gamekeeper.db.points import SqlPointsStore
+from gamekeeper.db.catalog.points import SqlPointsStore
+from gamekeeper.db.catalog.store import SqlCatalogStore
+from gamekeeper.db.events.store import SqlEventStore
+from gamekeeper.db.identity.owners import SqlOwnerStore
+from gamekeeper.db.identity.store import SqlIdentityStore
+from gamekeeper.db.matchmaking.results import SqlResultStore
+from gamekeeper.db.matchmaking.store import SqlMatchmakingStore
 
 SQLITE_WRITE_WAIT = 10.0  # seconds a writer may queue, as SQLite's busy_timeout
 EventSink = Callable[[list[DomainEvent]], Awaitable[None]]
 
 
 class SqlUnitOfWork:
+    """One connection and its transaction; each store is built the first time it is used.
+
+    A request touches one or two domains: it should not pay for building every store, and a
+    new domain adds one property here, not a cost to every request.
+    """
+
     def __init__(self, conn: AsyncConnection, clock: Clock, sinks: tuple[str, ...] = ()) -> None:
         self.conn = conn
-        self.identity = SqlIdentityStore(conn)
-        self.audit = SqlAuditStore(conn)
-        self.catalog = SqlCatalogStore(conn)
-        self.points = SqlPointsStore(conn)
-        self.events = SqlEventStore(conn, sinks)
-        self.match_results = SqlResultStore(conn)
-        self.accounts = SqlAccountStore(conn)
-        self.matchmaking = SqlMatchmakingStore(conn)
         self.emitted: list[DomainEvent] = []
         self.committed_actions: list[Callable[[], None]] = []
         self.kept = False
         self._clock = clock
+        self._sinks = sinks
+
+    @cached_property
+    def identity(self) -> SqlIdentityStore:
+        return SqlIdentityStore(self.conn)
+
+    @cached_property
+    def owners(self) -> SqlOwnerStore:
+        return SqlOwnerStore(self.conn)
+
+    @cached_property
+    def audit(self) -> SqlAuditStore:
+        return SqlAuditStore(self.conn)
+
+    @cached_property
+    def catalog(self) -> SqlCatalogStore:
+        return SqlCatalogStore(self.conn)
+
+    @cached_property
+    def points(self) -> SqlPointsStore:
+        return SqlPointsStore(self.conn)
+
+    @cached_property
+    def events(self) -> SqlEventStore:
+        return SqlEventStore(self.conn, self._sinks)
+
+    @cached_property
+    def match_results(self) -> SqlResultStore:
+        return SqlResultStore(self.conn)
+
+    @cached_property
+    def accounts(self) -> SqlAccountStore:
+        return SqlAccountStore(self.conn)
+
+    @cached_property
+    def matchmaking(self) -> SqlMatchmakingStore:
+        return SqlMatchmakingStore(self.conn)
 
     def now(self) -> datetime:
         return self._clock()

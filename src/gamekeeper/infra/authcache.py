@@ -15,12 +15,12 @@ from typing import Any
 
 import structlog
 
-from gamekeeper.core.events.domain import (
+from gamekeeper.core.identity.events import (
     CredentialRevoked,
     DeveloperSecretRotated,
-    DomainEvent,
     SessionRevoked,
 )
+from gamekeeper.core.uow import DomainEvent
 from gamekeeper.infra.pubsub import PubSub
 
 TOPIC = "auth.invalidate"

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from gamekeeper.db.relay import Job
+from gamekeeper.db.events.relay import Job
 
 _SMOOTHING = 0.2  # weight of the newest answer time in the moving average
 _FASTEST = 0.001  # seconds: answer times below this are taken as this

@@ -25,10 +25,10 @@ import structlog
 from gamekeeper.core import audit
 from gamekeeper.core.audit import SYSTEM
 from gamekeeper.core.events.policy import DISABLE_AFTER, SUCCESS, next_attempt
-from gamekeeper.core.identity.secrets import SecretBox
-from gamekeeper.db import relay as queries
+from gamekeeper.core.secrets import SecretBox
 from gamekeeper.db.database import Database
-from gamekeeper.db.relay import Job, Outcome
+from gamekeeper.db.events import relay as queries
+from gamekeeper.db.events.relay import Job, Outcome
 from gamekeeper.infra.http import OutboundFailed, OutboundRefused, SafeHttpClient
 from gamekeeper.infra.lanes import Lane
 from gamekeeper.infra.metrics import Metrics
@@ -104,10 +104,7 @@ class Relay:
             while not self._stopping:
                 # Cleared before claiming: a wake-up during the claim must not be lost.
                 self._wake.clear()
-                free = self.config.max_in_flight - self._held
-                want = min(free, self.config.batch_size)
-                self._starved = want < self._low_water and self._held > 0
-                jobs = await self._claim(want) if want > 0 and not self._starved else []
+                jobs, want = await self._claim_round()
                 if len(jobs) < want or self._starved:
                     # Without wake-ups (no Redis), a steady flow is found within 50 ms, not 0.5 s.
                     pause = self.config.busy_poll_interval if jobs else self.config.poll_interval
@@ -130,6 +127,27 @@ class Relay:
     def stop(self) -> None:
         self._stopping = True
         self._wake.set()
+
+    async def run_once(self) -> int:
+        """Claim what is due now, deliver it and write the outcomes; return how many were claimed.
+
+        One round of ``run`` driven by hand (tests, tools) and awaited to the end: when it
+        returns, every claimed delivery was sent or handed back and its outcome is stored.
+        Not for use while ``run`` is running.
+        """
+        jobs, _ = await self._claim_round()
+        while self._tasks:  # a finished delivery may start the next one queued in its lane
+            await asyncio.wait(set(self._tasks))
+        await self._flush()
+        return len(jobs)
+
+    async def _claim_round(self) -> tuple[list[Job], int]:
+        """Claim as many due deliveries as there is room for; returns them and that room."""
+        free = self.config.max_in_flight - self._held
+        want = min(free, self.config.batch_size)
+        self._starved = want < self._low_water and self._held > 0
+        jobs = await self._claim(want) if want > 0 and not self._starved else []
+        return jobs, want
 
     def _seconds(self) -> float:
         # The database clock, not the loop's: tests that move time move the breakers too.
@@ -320,10 +338,10 @@ class Relay:
                 disabled = await queries.disable_failing(
                     uow.conn, ids=failing, since=self.db.clock() - DISABLE_AFTER
                 )
-                for webhook_id, game_id in disabled:
+                for webhook_id, owner in disabled:
                     await audit.record(
                         uow, "webhook.disabled", actor=SYSTEM, target_type="webhook",
-                        target_id=webhook_id, game_id=game_id, reason="failing for 5 days",
+                        target_id=webhook_id, reason="failing for 5 days", **audit.owned_by(owner),
                     )  # fmt: skip
         except Exception:
             # The claims will expire and the deliveries be retried: duplicates, not losses.

@@ -13,6 +13,7 @@ from standardwebhooks.webhooks import Webhook as StandardWebhook
 from gamekeeper.core.events.policy import RETRY_DELAYS
 from support.provision import ADMIN, audit_actions, new_game
 from support.receiver import receiver
+from support.waiting import until
 
 pytestmark = pytest.mark.anyio
 LOOPBACK = ["127.0.0.0/8"]
@@ -35,17 +36,6 @@ async def _webhook(client, game, url, **fields):
 async def _deliveries(client, game, hook):
     path = f"/admin/v1/games/{game}/webhooks/{hook}/deliveries"
     return (await client.get(path, headers=ADMIN)).json()["items"]
-
-
-async def _until(predicate, within=10.0):
-    """Poll an async predicate until true, failing after ``within`` seconds."""
-    import anyio
-
-    deadline = time.monotonic() + within
-    while not (result := await predicate()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        await anyio.sleep(0.02)
-    return result
 
 
 async def test_standard_webhook_signature_verifies_independently(client, clock):
@@ -112,8 +102,8 @@ async def test_filters_replay_and_delivery_listing(client):
         await client.delete(f"/admin/v1/keys/{key['id']}", headers=ADMIN)
         [first] = hook_server.wait_for(1)
         assert json.loads(first.body)["type"] == "key.revoked"
-        [delivery] = await _until(
-            lambda: _delivered(client, game, hook["id"]),
+        [delivery] = await until(
+            lambda: _delivered(client, game, hook["id"]), what="the delivery is recorded"
         )
         assert delivery["lastStatus"] == 200 and delivery["attempts"] == 1
         replay = await client.post(
@@ -124,8 +114,13 @@ async def test_filters_replay_and_delivery_listing(client):
         _, second = hook_server.wait_for(2)
     assert second.headers["webhook-id"] == first.headers["webhook-id"]  # same message, again
     assert "delivery.replayed" in [e["action"] for e in await audit_actions(client)]
-    metrics = (await client.get("/metrics")).text
-    assert 'gamekeeper_deliveries_total{outcome="delivered",sink="webhook"} 2.0' in metrics
+    delivered_twice = 'gamekeeper_deliveries_total{outcome="delivered",sink="webhook"} 2.0'
+
+    async def metrics() -> str | None:  # counted once the relay has the receiver's answer
+        text = (await client.get("/metrics")).text
+        return text if delivered_twice in text else None
+
+    metrics = await until(metrics, what="both deliveries are counted")
     assert "gamekeeper_outbox_lag_seconds" in metrics
     other_game = await new_game(client, "Other")
     foreign = await client.get(
@@ -148,13 +143,18 @@ async def test_retries_follow_the_schedule_then_the_delivery_is_dead(client, clo
             failing.wait_for(attempt)
             expected = (clock.now + delay).isoformat().replace("+00:00", "Z")
             # The outcome of attempt n is recorded with the next time on the schedule.
-            await _until(lambda n=attempt, at=expected: _scheduled(client, game, hook["id"], n, at))
+            await until(
+                lambda n=attempt, at=expected: _scheduled(client, game, hook["id"], n, at),
+                what=f"attempt {attempt} is recorded with its retry time",
+            )
             assert len(failing.requests) == attempt  # nothing before its time
             clock.advance(delay.total_seconds())  # the relay's next poll finds it due
         failing.wait_for(len(RETRY_DELAYS) + 1)
         [dead] = [
             d
-            for d in await _until(lambda: _has_dead(client, game, hook["id"]))
+            for d in await until(
+                lambda: _has_dead(client, game, hook["id"]), what="the delivery is dead"
+            )
             if d["status"] == "dead"
         ]
     assert dead["attempts"] == len(RETRY_DELAYS) + 1 and dead["lastStatus"] == 503
@@ -177,11 +177,11 @@ async def test_an_endpoint_failing_for_five_days_is_disabled_and_audited(client,
         path = f"/admin/v1/games/{game}/webhooks/{hook['id']}"
         await client.post(path + "/test", headers=ADMIN)
         failing.wait_for(1)
-        await _until(lambda: _field(client, path, "failingSince"))
+        await until(lambda: _field(client, path, "failingSince"), what="the webhook is failing")
         clock.advance(timedelta(days=5).total_seconds())
         await client.post(path + "/test", headers=ADMIN)
         failing.wait_for(2)
-        disabled = await _until(lambda: _disabled(client, path))
+        disabled = await until(lambda: _disabled(client, path), what="the webhook is disabled")
     assert disabled["disabledReason"] == "failing"
     entry = next(e for e in await audit_actions(client) if e["action"] == "webhook.disabled")
     assert entry["targetId"] == hook["id"] and entry["gameId"] == game

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import timedelta
 
 import pytest
@@ -14,6 +13,7 @@ from support.provision import ADMIN, audit_actions, new_game, new_key
 from support.standins import ItchStandIn, SteamStandIn, serving
 from support.steam import TEST_APP_ID, TEST_STEAM_ID, build_ticket
 from support.steam import new_key as new_app_key
+from support.waiting import until
 
 pytestmark = pytest.mark.anyio
 
@@ -71,14 +71,6 @@ def principal(client, token, *, after=0.0):
     runtime = client.app.state.runtime
     now = runtime.clock().timestamp() + after
     return runtime.match_signer.read_client_token(token, now=now)
-
-
-async def until(predicate, within=10.0):
-    """Poll ``predicate`` until true, failing after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 def refused(response, error, code=None):
@@ -182,7 +174,7 @@ async def test_a_slow_provider_holds_up_no_other_sign_in(client, project, itch):
     await configure(client, project, itchEnabled=True)
     itch.delay = 4.0
     slow = asyncio.create_task(sign_in(client, project, itchJwtToken="jwt-alice"))
-    await until(lambda: len(itch.requests) == 1)  # the itch.io request is being held
+    await until(lambda: len(itch.requests) == 1, what="itch.io holds the first sign-in's request")
     quick = await sign_in(client, project, testKey=project["test_key"], testId="new")
     assert quick.status_code == 200, quick.text
     assert not slow.done()  # signed in and stored while itch.io still had not answered

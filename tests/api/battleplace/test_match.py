@@ -14,6 +14,7 @@ from support.battleplace import (
     server_body,
     settled,
     status,
+    tick,
 )
 
 pytestmark = pytest.mark.anyio
@@ -110,6 +111,7 @@ async def test_no_free_server_fails_with_no_server(make_client, clock):
         } == {"matched"}
         # The only server is busy with that session: the next pair cannot get one.
         late = [await request_match(client, t, maxMatchTime=5) for t in tokens[2:]]
+        assert tick(client) == 0  # the engine has seen them, and has no server for them
         assert (await status(client, tokens[2], late[0]))["status"] == "inProgress"
         clock.advance(6)
         outcome = [await settled(client, t, m) for t, m in zip(tokens[2:], late, strict=True)]
@@ -122,6 +124,7 @@ async def test_alone_in_the_queue_times_out(make_client, clock):
         project = await new_project(client)
         (token,) = await _clients(client, project, 1)
         match = await request_match(client, token, maxMatchTime=10)
+        assert tick(client) == 0  # seen by the engine: alone, it waits
         assert (await status(client, token, match))["status"] == "inProgress"
         clock.advance(11)
         outcome = await settled(client, token, match)
@@ -160,9 +163,10 @@ async def test_pools_never_mix(make_client):
         mc = await request_match(client, c, teamSizes=[2, 2])
         md = await request_match(client, d, matchTag="ranked")
         # A partner for the first arrives last: once they are matched, the engine has seen
-        # all the others and left them waiting.
+        # all the others and left them waiting; and a tick more changes nothing.
         me = await request_match(client, e, matchTag="ranked")
         paired = [await settled(client, e, me), await status(client, a, ma)]
+        assert tick(client) == 0
         answers = [await status(client, t, m) for t, m in ((b, mb), (c, mc), (d, md))]
 
     assert [x["status"] for x in paired] == ["matched", "matched"]

@@ -11,10 +11,11 @@ import pytest
 
 from gamekeeper.core.matchmaking import results
 from gamekeeper.core.matchmaking.errors import SessionClosed
-from gamekeeper.core.matchmaking.ratings import CONSERVATIVE_K, default_rating
+from gamekeeper.core.matchmaking.ratings import default_rating
 from gamekeeper.core.matchmaking.tokens import ClientPrincipal
+from gamekeeper.core.matchmaking.types import CONSERVATIVE_K
 from support.battleplace import client_token as auth_token
-from support.battleplace import new_project, request_match, server_body, settled
+from support.battleplace import new_project, request_match, server_body, settled, tick
 from support.matchmaking import (
     client_token,
     events_of,
@@ -384,6 +385,7 @@ async def test_a_servers_result_frees_it_for_the_next_session(make_client):
         fetched = await client.post("/v1a/server/match/sessions", json=server_body(project))
         [hosted] = fetched.json()["sessions"]
         # The one server is busy: the second pair waits for it.
+        assert tick(client) == 0
         waiting = await client.get(
             f"/v1a/client/match/{second[0]}", headers={"Authorization": f"Bearer {players[2]}"}
         )

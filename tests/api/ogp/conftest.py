@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from PIL import Image
 
-from gamekeeper.core.events.domain import CatalogChanged
+from gamekeeper.core.catalog.events import CatalogChanged
 from gamekeeper.core.identity import hmac_auth
 from support.provision import ADMIN, in_app
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from support.loopback import QuietHandler, serving
 from support.provision import audit_actions
 
 pytestmark = pytest.mark.anyio
@@ -27,36 +26,19 @@ class Pages:
 def page_server() -> Iterator[Pages]:
     pages = Pages()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             if self.path == "/moved":
-                self.send_response(302)
-                self.send_header("Location", "/game")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                self.reply(302, Location="/game")
                 return
             body = pages.pages.get(self.path)
             data = (body or "not found").encode()
-            self.send_response(200 if body is not None else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            status = 200 if body is not None else 404
+            self.reply(status, data, Content_Type="text/html; charset=utf-8")
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    pages.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as server:
+        pages.url = server.url
         yield pages
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def html(head: str = "", body: str = "<p>Play!</p>") -> str:

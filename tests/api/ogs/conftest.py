@@ -76,13 +76,14 @@ def ogs(client) -> Ogs:
 
 import email  # noqa: E402
 import re  # noqa: E402
-import socket  # noqa: E402
 import threading  # noqa: E402
-import time  # noqa: E402
 from email.message import Message  # noqa: E402
 
 import anyio  # noqa: E402
 from aiosmtpd.controller import Controller  # noqa: E402
+
+from support.loopback import free_port  # noqa: E402
+from support.waiting import wait_on  # noqa: E402
 
 _CODE = re.compile(r"^\s+(\d{6})\s*$", re.MULTILINE)
 
@@ -101,14 +102,11 @@ class Inbox:
         return "250 OK"
 
     def _wait(self, to: str, count: int, timeout: float) -> list[Message]:
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while len(mine := [m for m in self.messages if m["To"] == to]) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"no message #{count} to {to} within {timeout} s")
-                self._changed.wait(left)
-            return mine
+        def mine() -> list[Message]:
+            found = [m for m in self.messages if m["To"] == to]
+            return found if len(found) >= count else []
+
+        return wait_on(self._changed, mine, what=f"message #{count} to {to} came", within=timeout)
 
     async def wait_for(self, to: str, count: int = 1, within: float = 10.0) -> Message:
         """The ``count``-th message to ``to``, once it has arrived."""
@@ -121,17 +119,11 @@ class Inbox:
         return found.group(1)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def smtp():
     """An aiosmtpd server on loopback, and the settings that send mail to it."""
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         yield (

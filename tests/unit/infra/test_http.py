@@ -17,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -32,6 +32,8 @@ from gamekeeper.infra.http import (
     OutboundResponse,
     SafeHttpClient,
 )
+from support import loopback
+from support.loopback import LoopbackServer, QuietHandler
 
 pytestmark = pytest.mark.anyio
 
@@ -49,27 +51,17 @@ class Seen:
     body: bytes
 
 
-class Server(ThreadingHTTPServer):
+class Server(LoopbackServer):
     """Records each request (``seen``) and counts connections; routes by path, see ``_Handler``."""
 
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, address: tuple[str, int]) -> None:
-        super().__init__(address, _Handler)
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
         self.seen: list[Seen] = []
         self.connections = 0
         self.lock = threading.Lock()
 
-    @property
-    def port(self) -> int:
-        return int(self.server_address[1])
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # clients hang up on trickling and huge replies on purpose
-
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     protocol_version = "HTTP/1.1"
     server: Server
 
@@ -77,9 +69,6 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         with self.server.lock:
             self.server.connections += 1
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
     def do_GET(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -91,14 +80,6 @@ class _Handler(BaseHTTPRequestHandler):
         route(query)
 
     do_POST = do_HEAD = do_GET
-
-    def reply(self, status: int, body: bytes = b"", **headers: str) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name.replace("_", "-"), value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
     def route_ok(self, query: dict[str, str]) -> None:
         self.reply(200, b"ok")
@@ -131,29 +112,21 @@ class _Handler(BaseHTTPRequestHandler):
         for _ in range(1000):
             self.wfile.write(b"x")
             self.wfile.flush()
-            time.sleep(0.05)
+            time.sleep(0.05)  # a trickling server: pacing its answer, not synchronisation
 
     def route_trickle_headers(self, query: dict[str, str]) -> None:
         self.wfile.write(b"HTTP/1.1 200 OK\r\n")
         for i in range(1000):
             self.wfile.write(b"X-Slow-%d: 1\r\n" % i)
             self.wfile.flush()
-            time.sleep(0.05)
+            time.sleep(0.05)  # a trickling server: pacing its answer, not synchronisation
 
 
 @contextmanager
-def serving(host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> Iterator[Server]:
-    server = Server((host, 0))
-    if tls is not None:
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+def serving(tls: ssl.SSLContext | None = None) -> Iterator[Server]:
+    # Quiet errors: clients hang up on trickling and huge replies on purpose.
+    with loopback.serving(_Handler, tls=tls, server_class=Server, quiet_errors=True) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @pytest.fixture

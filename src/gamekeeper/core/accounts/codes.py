@@ -7,12 +7,12 @@ import hmac
 import secrets
 import uuid
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
-from gamekeeper.core import audit
+from gamekeeper.core import audit, validate
 from gamekeeper.core.accounts import limits
 from gamekeeper.core.accounts.errors import AlreadyVerified, InvalidCode, NoEmail
 from gamekeeper.core.accounts.sessions import open_session
+from gamekeeper.core.accounts.store import AccountsUow
 from gamekeeper.core.accounts.types import (
     AccountContext,
     AccountSession,
@@ -21,12 +21,8 @@ from gamekeeper.core.accounts.types import (
     Mail,
 )
 from gamekeeper.core.audit import Actor
-from gamekeeper.core.identity import validate
 from gamekeeper.core.identity.players import get_player
 from gamekeeper.core.identity.types import Player
-
-if TYPE_CHECKING:
-    from gamekeeper.core.uow import UnitOfWork
 
 CODE_DIGITS = 6
 _SUBJECTS: dict[str, str] = {
@@ -46,7 +42,7 @@ def code_hash(key: bytes, *, player_id: str, purpose: str, code: str) -> str:
 
 
 async def send_code(
-    uow: UnitOfWork, ctx: AccountContext, *, player: Player, purpose: CodePurpose
+    uow: AccountsUow, ctx: AccountContext, *, player: Player, purpose: CodePurpose
 ) -> None:
     """Mail a new code to the player; earlier codes for the same purpose stop working."""
     if player.email is None:
@@ -80,7 +76,7 @@ async def send_code(
 
 
 async def _spend(
-    uow: UnitOfWork,
+    uow: AccountsUow,
     ctx: AccountContext,
     *,
     player: Player | None,
@@ -109,7 +105,7 @@ async def _spend(
 
 
 async def request_login_code(
-    uow: UnitOfWork, *, email: str, ip: str | None, ctx: AccountContext
+    uow: AccountsUow, *, email: str, ip: str | None, ctx: AccountContext
 ) -> None:
     """Mail a sign-in code if a player has this email; the caller cannot tell either way."""
     address = validate.email(email)
@@ -127,7 +123,7 @@ async def request_login_code(
 
 
 async def sign_in_with_code(
-    uow: UnitOfWork, *, email: str, code: str, ip: str | None, ctx: AccountContext
+    uow: AccountsUow, *, email: str, code: str, ip: str | None, ctx: AccountContext
 ) -> AccountSession:
     """Sign in with a mailed code; it also proves the player owns the address."""
     address = validate.email(email)
@@ -141,7 +137,7 @@ async def sign_in_with_code(
     return await open_session(uow, player, ctx=ctx, ip=ip)
 
 
-async def send_verification(uow: UnitOfWork, *, player_id: str, ctx: AccountContext) -> None:
+async def send_verification(uow: AccountsUow, *, player_id: str, ctx: AccountContext) -> None:
     """Mail (again) a code that confirms the player's email address."""
     player = await get_player(uow, player_id)
     if player.verified:
@@ -150,7 +146,7 @@ async def send_verification(uow: UnitOfWork, *, player_id: str, ctx: AccountCont
 
 
 async def verify_email(
-    uow: UnitOfWork, *, player_id: str, code: str, ip: str | None, ctx: AccountContext
+    uow: AccountsUow, *, player_id: str, code: str, ip: str | None, ctx: AccountContext
 ) -> Player:
     """Confirm the player's email address with the mailed code."""
     player = await get_player(uow, player_id)

@@ -17,20 +17,18 @@ and their failures, are audited.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
 
-from gamekeeper.core import audit
+from gamekeeper.core import audit, validate
 from gamekeeper.core.accounts.errors import DeviceSignInRaced
 from gamekeeper.core.accounts.sessions import open_session
+from gamekeeper.core.accounts.store import AccountsUow
 from gamekeeper.core.accounts.types import AccountContext, AccountSession
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.errors import InvalidInput
-from gamekeeper.core.identity import sessions, validate
-from gamekeeper.core.identity.secrets import hash_secret
+from gamekeeper.core.identity import sessions
 from gamekeeper.core.identity.types import Player, PlayerIdentity
-
-if TYPE_CHECKING:
-    from gamekeeper.core.uow import UnitOfWork
+from gamekeeper.core.secrets import hash_secret
+from gamekeeper.core.transactions import Transactions, within
 
 PROVIDER = "device"
 MIN_DEVICE_ID, MAX_DEVICE_ID = 10, 128
@@ -46,22 +44,41 @@ def device_hash(device_id: str) -> str:
 
 
 async def sign_in_device(
-    uow: UnitOfWork,
+    uow: AccountsUow,
     *,
     device_id: str,
     ip: str | None,
     ctx: AccountContext,
     display_name: str | None = None,
 ) -> AccountSession:
-    """Sign in with a device id; the first sign-in creates the (guest) player."""
-    known = await sign_in_known_device(uow, device_id=device_id, ctx=ctx)
+    """Sign in with a device id, in ``uow``; the first sign-in creates the (guest) player."""
+    return await sign_in_with_device(
+        within(uow), device_id=device_id, ip=ip, ctx=ctx, display_name=display_name
+    )
+
+
+async def sign_in_with_device(
+    db: Transactions[AccountsUow],
+    *,
+    device_id: str,
+    ip: str | None,
+    ctx: AccountContext,
+    display_name: str | None = None,
+) -> AccountSession:
+    """Sign in with a device id: a known device in one statement committed alone, a new one
+    (a new guest player) in a transaction."""
+    async with db.autocommit() as uow:
+        known = await sign_in_known_device(uow, device_id=device_id, ctx=ctx)
     if known is not None:
         return known
-    return await sign_up_device(uow, device_id=device_id, ip=ip, ctx=ctx, display_name=display_name)
+    async with db.transaction() as uow:
+        return await sign_up_device(
+            uow, device_id=device_id, ip=ip, ctx=ctx, display_name=display_name
+        )
 
 
 async def sign_in_known_device(
-    uow: UnitOfWork, *, device_id: str, ctx: AccountContext
+    uow: AccountsUow, *, device_id: str, ctx: AccountContext
 ) -> AccountSession | None:
     """Sign in with a device id that has a player, in one statement; None (nothing stored)
     if the device is new."""
@@ -74,7 +91,7 @@ async def sign_in_known_device(
 
 
 async def sign_up_device(
-    uow: UnitOfWork,
+    uow: AccountsUow,
     *,
     device_id: str,
     ip: str | None,
@@ -93,7 +110,7 @@ async def sign_up_device(
 
 
 async def _sign_up(
-    uow: UnitOfWork, subject: str, *, ip: str | None, display_name: str | None
+    uow: AccountsUow, subject: str, *, ip: str | None, display_name: str | None
 ) -> Player | None:
     """A new guest player for the device, or None if another request registered it first."""
     now = uow.now()

@@ -6,15 +6,11 @@ learns nothing more and costs no argon2 work. Categories are the rate limiter's.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from gamekeeper.core import audit
 from gamekeeper.core.accounts.errors import TooManyAttempts
+from gamekeeper.core.accounts.store import AccountsUow
 from gamekeeper.core.accounts.types import AccountContext
 from gamekeeper.core.audit import Actor
-
-if TYPE_CHECKING:
-    from gamekeeper.core.uow import UnitOfWork
 
 ACCOUNT = "account_failure"  # per account (email address or player id)
 ADDRESS = "auth_failure"  # per client IP, shared with the API-key and session guards
@@ -37,7 +33,7 @@ async def refuse_if_locked(ctx: AccountContext, *, account: str, ip: str | None)
 
 
 async def record_failure(
-    uow: UnitOfWork, ctx: AccountContext, *, account: str, ip: str | None, method: str
+    uow: AccountsUow, ctx: AccountContext, *, account: str, ip: str | None, method: str
 ) -> None:
     """Count a failed attempt and audit it; the audit entry stands though the request fails."""
     for category, identity in _keys(account, ip):

@@ -9,10 +9,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import timedelta
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from gamekeeper.core import audit
+from gamekeeper.core import audit, validate
 from gamekeeper.core.accounts.errors import (
     GameUserLinkedElsewhere,
     LinkNotFound,
@@ -22,6 +21,8 @@ from gamekeeper.core.accounts.errors import (
     PlayerLinkedElsewhere,
     RedirectNotAllowed,
 )
+from gamekeeper.core.accounts.events import AccountLinked, AccountUnlinked
+from gamekeeper.core.accounts.store import AccountsUow
 from gamekeeper.core.accounts.types import (
     AccountContext,
     AccountLink,
@@ -34,14 +35,10 @@ from gamekeeper.core.accounts.types import (
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.errors import InvalidInput
 from gamekeeper.core.events.outbox import record_event
-from gamekeeper.core.events.registry import AccountLinked, AccountUnlinked
-from gamekeeper.core.identity import validate
 from gamekeeper.core.identity.errors import GameNotFound
 from gamekeeper.core.identity.players import get_player
-from gamekeeper.core.identity.secrets import hash_secret, new_token
-
-if TYPE_CHECKING:
-    from gamekeeper.core.uow import UnitOfWork
+from gamekeeper.core.owners.types import Owner
+from gamekeeper.core.secrets import hash_secret, new_token
 
 MAX_GAME_USER_ID = 255
 MAX_TOKEN = 256  # longer than any token we issue: refused without a lookup
@@ -72,7 +69,7 @@ def _redirect(url: str, allowed: tuple[str, ...]) -> str:
 
 
 async def create_link_token(
-    uow: UnitOfWork,
+    uow: AccountsUow,
     *,
     game_id: str,
     game_user_id: str,
@@ -106,7 +103,7 @@ async def create_link_token(
     return IssuedLinkToken(token=token, request=_request(record))
 
 
-async def _pending(uow: UnitOfWork, token: str) -> LinkTokenRecord:
+async def _pending(uow: AccountsUow, token: str) -> LinkTokenRecord:
     record = None
     if 0 < len(token) <= MAX_TOKEN:
         record = await uow.accounts.find_link_token(hash_secret(token))
@@ -119,13 +116,13 @@ async def _pending(uow: UnitOfWork, token: str) -> LinkTokenRecord:
     return record
 
 
-async def describe_link(uow: UnitOfWork, *, token: str) -> LinkRequest:
+async def describe_link(uow: AccountsUow, *, token: str) -> LinkRequest:
     """The pending request behind a token, for the link page to show."""
     return _request(await _pending(uow, token))
 
 
 async def _decide(
-    uow: UnitOfWork, record: LinkTokenRecord, status: LinkStatus, player_id: str
+    uow: AccountsUow, record: LinkTokenRecord, status: LinkStatus, player_id: str
 ) -> LinkRequest:
     now = uow.now()
     if not await uow.accounts.decide_link_token(
@@ -135,7 +132,9 @@ async def _decide(
     return _request(replace(record, status=status, player_id=player_id, decided_at=now))
 
 
-async def confirm_link(uow: UnitOfWork, *, token: str, player_id: str, actor: Actor) -> LinkRequest:
+async def confirm_link(
+    uow: AccountsUow, *, token: str, player_id: str, actor: Actor
+) -> LinkRequest:
     """Link the token's game user to the player; linking the same pair again changes nothing."""
     record = await _pending(uow, token)
     await get_player(uow, player_id)
@@ -158,7 +157,7 @@ async def confirm_link(uow: UnitOfWork, *, token: str, player_id: str, actor: Ac
             uow,
             "account.linked",
             AccountLinked(game_user_id=link.game_user_id, ogs_user_id=player_id),
-            game_id=link.game_id,
+            owner=Owner.game(link.game_id),
             aggregate_id=link.id,
         )
     request = await _decide(uow, record, "linked", player_id)
@@ -173,7 +172,9 @@ async def confirm_link(uow: UnitOfWork, *, token: str, player_id: str, actor: Ac
     return request
 
 
-async def decline_link(uow: UnitOfWork, *, token: str, player_id: str, actor: Actor) -> LinkRequest:
+async def decline_link(
+    uow: AccountsUow, *, token: str, player_id: str, actor: Actor
+) -> LinkRequest:
     """The player refuses the link; the token is spent."""
     record = await _pending(uow, token)
     request = await _decide(uow, record, "declined", player_id)
@@ -188,7 +189,7 @@ async def decline_link(uow: UnitOfWork, *, token: str, player_id: str, actor: Ac
     return request
 
 
-async def check_link_token(uow: UnitOfWork, *, token: str, game_id: str) -> LinkCheck:
+async def check_link_token(uow: AccountsUow, *, token: str, game_id: str) -> LinkCheck:
     """What the game that asked for the token may learn of it; other games learn nothing."""
     record = None
     if 0 < len(token) <= MAX_TOKEN:
@@ -210,12 +211,12 @@ async def check_link_token(uow: UnitOfWork, *, token: str, game_id: str) -> Link
     )
 
 
-async def list_links(uow: UnitOfWork, *, player_id: str) -> list[AccountLink]:
+async def list_links(uow: AccountsUow, *, player_id: str) -> list[AccountLink]:
     """The player's links, oldest first."""
     return await uow.accounts.list_links(player_id)
 
 
-async def remove_link(uow: UnitOfWork, *, player_id: str, game_id: str, actor: Actor) -> None:
+async def remove_link(uow: AccountsUow, *, player_id: str, game_id: str, actor: Actor) -> None:
     """Unlink the player from the game; the game's verify-link-token then says so."""
     link = await uow.accounts.remove_link(game_id, player_id)
     if link is None:
@@ -224,7 +225,7 @@ async def remove_link(uow: UnitOfWork, *, player_id: str, game_id: str, actor: A
         uow,
         "account.unlinked",
         AccountUnlinked(game_user_id=link.game_user_id, ogs_user_id=player_id),
-        game_id=game_id,
+        owner=Owner.game(game_id),
         aggregate_id=link.id,
     )
     await audit.record(

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from gamekeeper.core import audit
+from gamekeeper.core import audit, validate
 from gamekeeper.core.accounts import limits
 from gamekeeper.core.accounts.codes import send_code
 from gamekeeper.core.accounts.errors import AccountHasEmail, InvalidCredentials, WrongPassword
 from gamekeeper.core.accounts.sessions import open_session
+from gamekeeper.core.accounts.store import AccountsUow
 from gamekeeper.core.accounts.types import AccountContext, AccountSession
 from gamekeeper.core.audit import Actor
-from gamekeeper.core.events.domain import SessionRevoked
-from gamekeeper.core.identity import validate
 from gamekeeper.core.identity.errors import EmailTaken
+from gamekeeper.core.identity.events import SessionRevoked
 from gamekeeper.core.identity.players import create_player, get_player
-from gamekeeper.core.identity.secrets import hash_password, verify_password
 from gamekeeper.core.identity.types import Player, PlayerPrincipal
-
-if TYPE_CHECKING:
-    from gamekeeper.core.uow import UnitOfWork
+from gamekeeper.core.secrets import hash_password, verify_password
 
 _dummy_hash: str | None = None
 
@@ -36,7 +31,7 @@ async def _check_password(password_hash: str | None, password: str) -> bool:
 
 
 async def sign_up(
-    uow: UnitOfWork,
+    uow: AccountsUow,
     *,
     email: str,
     password: str,
@@ -61,7 +56,7 @@ async def sign_up(
 
 
 async def sign_in(
-    uow: UnitOfWork, *, email: str, password: str, ip: str | None, ctx: AccountContext
+    uow: AccountsUow, *, email: str, password: str, ip: str | None, ctx: AccountContext
 ) -> AccountSession:
     """Sign in with email and password; failures are counted per account and per address."""
     address = validate.email(email)
@@ -75,7 +70,7 @@ async def sign_in(
 
 
 async def add_credentials(
-    uow: UnitOfWork,
+    uow: AccountsUow,
     *,
     principal: PlayerPrincipal,
     email: str,
@@ -103,7 +98,7 @@ async def add_credentials(
 
 
 async def change_password(
-    uow: UnitOfWork,
+    uow: AccountsUow,
     *,
     principal: PlayerPrincipal,
     current_password: str | None,

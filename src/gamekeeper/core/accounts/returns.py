@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from gamekeeper.core.accounts.errors import RedirectNotAllowed
 from gamekeeper.core.accounts.links import _redirect
+from gamekeeper.core.accounts.store import AccountsUow
 from gamekeeper.core.accounts.types import LinkRequest
 
-if TYPE_CHECKING:
-    from gamekeeper.core.uow import UnitOfWork
 
-
-async def return_address(uow: UnitOfWork, *, link: LinkRequest) -> str:
+async def return_address(uow: AccountsUow, *, link: LinkRequest) -> str:
     """The link's redirect URL if it is still on the game's allowed origins (they may change)."""
     game = await uow.identity.get_game(link.game_id)
     if game is None:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from gamekeeper.core.accounts.store import AccountsUow
 from gamekeeper.core.accounts.types import AccountContext, AccountSession
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.identity import sessions
 from gamekeeper.core.identity.types import Player, PlayerPrincipal, SessionTokens
 
-if TYPE_CHECKING:
-    from gamekeeper.core.uow import UnitOfWork
-
 
 async def open_session(
-    uow: UnitOfWork,
+    uow: AccountsUow,
     player: Player,
     *,
     ctx: AccountContext,
@@ -34,7 +30,7 @@ async def open_session(
 
 
 async def refresh(
-    uow: UnitOfWork, *, refresh_token: str, ctx: AccountContext, ip: str | None
+    uow: AccountsUow, *, refresh_token: str, ctx: AccountContext, ip: str | None
 ) -> SessionTokens:
     """Rotate a refresh token; reuse of a spent one revokes the session (and is audited)."""
     return await sessions.refresh_session(
@@ -42,7 +38,7 @@ async def refresh(
     )
 
 
-async def sign_out(uow: UnitOfWork, *, principal: PlayerPrincipal, ip: str | None) -> None:
+async def sign_out(uow: AccountsUow, *, principal: PlayerPrincipal, ip: str | None) -> None:
     """End the caller's session: its access and refresh tokens stop working."""
     await sessions.end_session(
         uow,

@@ -11,8 +11,8 @@ from gamekeeper.core.accounts.types import (
     LinkStatus,
     LinkTokenRecord,
 )
-from gamekeeper.core.identity.sessions import NewSession
-from gamekeeper.core.identity.types import Player, PlayerIdentity
+from gamekeeper.core.identity.store import IdentityUow
+from gamekeeper.core.identity.types import NewSession, Player, PlayerIdentity
 
 
 class AccountStore(Protocol):
@@ -78,3 +78,10 @@ class AccountStore(Protocol):
 
     async def list_links(self, player_id: str) -> list[AccountLink]: ...
     async def remove_link(self, game_id: str, player_id: str) -> AccountLink | None: ...
+
+
+class AccountsUow(IdentityUow, Protocol):
+    """Account services: sign-in, codes, links, web codes, over identity's players."""
+
+    @property
+    def accounts(self) -> AccountStore: ...

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-from gamekeeper.core.identity.sessions import SessionPolicy
-from gamekeeper.core.identity.types import Player, SessionTokens
+from gamekeeper.core.identity.types import Player, SessionPolicy, SessionTokens
 
 LinkStatus = Literal["pending", "linked", "declined"]
 CodePurpose = Literal["login", "verify_email"]

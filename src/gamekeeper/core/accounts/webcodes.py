@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
+from gamekeeper.core.accounts.store import AccountsUow
 from gamekeeper.core.accounts.types import AccountContext, WebCode, WebCodeCheck
-from gamekeeper.core.identity.secrets import hash_secret, new_token
-
-if TYPE_CHECKING:
-    from gamekeeper.core.uow import UnitOfWork
+from gamekeeper.core.secrets import hash_secret, new_token
 
 MAX_CODE = 256
 
 
-async def issue_web_code(uow: UnitOfWork, *, player_id: str, ctx: AccountContext) -> WebCode:
+async def issue_web_code(uow: AccountsUow, *, player_id: str, ctx: AccountContext) -> WebCode:
     """A single-use code that proves to a game who the player is."""
     now = uow.now()
     code = new_token(24)
@@ -28,7 +25,7 @@ async def issue_web_code(uow: UnitOfWork, *, player_id: str, ctx: AccountContext
     return WebCode(code=code, expires_in=ttl)
 
 
-async def verify_web_code(uow: UnitOfWork, *, code: str, game_id: str) -> WebCodeCheck:
+async def verify_web_code(uow: AccountsUow, *, code: str, game_id: str) -> WebCodeCheck:
     """Spend a web code; unknown, expired and spent codes are not valid."""
     if not 0 < len(code) <= MAX_CODE:
         return WebCodeCheck(valid=False)

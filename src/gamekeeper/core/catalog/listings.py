@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from gamekeeper.core import audit
@@ -16,37 +16,66 @@ from gamekeeper.core.audit import Actor
 from gamekeeper.core.catalog import rules, splits
 from gamekeeper.core.catalog.cursor import decode_cursor, encode_cursor
 from gamekeeper.core.catalog.errors import GameNotListed, GameNotOwned
+from gamekeeper.core.catalog.events import CatalogChanged
 from gamekeeper.core.catalog.images import missing_image
+from gamekeeper.core.catalog.store import CatalogUow
 from gamekeeper.core.catalog.types import CatalogGame, Listing, ListingPage, ListingQuery, Position
-from gamekeeper.core.catalog.uploads import BlobSink, CheckedImage, store_image
-from gamekeeper.core.events.domain import CatalogChanged
+from gamekeeper.core.catalog.uploads import BlobSink, ImageInput, check_image, store_image
 from gamekeeper.core.events.outbox import record_event
-from gamekeeper.core.events.registry import GameUpdated
 from gamekeeper.core.identity import games
-from gamekeeper.core.identity.secrets import SecretBox
-
-if TYPE_CHECKING:
-    from gamekeeper.core.uow import UnitOfWork
+from gamekeeper.core.identity.events import GameUpdated
+from gamekeeper.core.owners.types import Owner
+from gamekeeper.core.secrets import SecretBox
+from gamekeeper.core.transactions import Transactions
 
 _IDENTITY_FIELDS = ("name", "game_url")
 
 
 async def register_game(
-    uow: UnitOfWork,
+    db: Transactions[CatalogUow],
     *,
     developer_id: str,
     fields: Mapping[str, Any],
-    image: CheckedImage | None,
-    cover: CheckedImage | None,
+    image: ImageInput,
+    cover: ImageInput,
     blobs: BlobSink,
     box: SecretBox,
     actor: Actor,
 ) -> CatalogGame:
     """List a new game for the developer; it needs an image, and its split pays the caller.
 
-    Images are checked (``uploads.check_image``) before the transaction, as it takes a while.
+    The images are checked and stored before the transaction (both take a while). Blobs are
+    content-addressed: a registration that fails after storing them leaves bytes that a retry
+    stores under the same keys again, and no game.
     """
+    checked, checked_cover = await check_image(image), await check_image(cover)
     values = rules.clean(fields, required=rules.REQUIRED)
+    image_url, cover_url = (
+        await store_image(checked, blobs),
+        await store_image(checked_cover, blobs),
+    )
+    async with db.transaction() as uow:
+        return await _list_game(
+            uow,
+            developer_id=developer_id,
+            values=values,
+            image_url=image_url,
+            cover_url=cover_url,
+            box=box,
+            actor=actor,
+        )
+
+
+async def _list_game(
+    uow: CatalogUow,
+    *,
+    developer_id: str,
+    values: dict[str, Any],
+    image_url: str | None,
+    cover_url: str | None,
+    box: SecretBox,
+    actor: Actor,
+) -> CatalogGame:
     split = await splits.resolve_split(
         uow,
         values.pop("org_rewards_split", None),
@@ -56,7 +85,7 @@ async def register_game(
         actor=actor,
     )
     values.pop("remove_cover_image", None)
-    if image is None:
+    if image_url is None:
         raise missing_image()
     game = await games.create_game(
         uow,
@@ -71,8 +100,8 @@ async def register_game(
         creator_id=developer_id,
         created_at=game.created_at,
         updated_at=game.created_at,
-        image_url=await store_image(image, blobs),
-        cover_image_url=await store_image(cover, blobs),
+        image_url=image_url,
+        cover_image_url=cover_url,
         org_rewards_split=split,
         **values,
     )
@@ -82,18 +111,50 @@ async def register_game(
 
 
 async def update_game(
-    uow: UnitOfWork,
+    db: Transactions[CatalogUow],
     *,
     game_id: str,
     developer_id: str,
     fields: Mapping[str, Any],
-    image: CheckedImage | None,
-    cover: CheckedImage | None,
+    image: ImageInput,
+    cover: ImageInput,
     blobs: BlobSink,
     box: SecretBox,
     actor: Actor,
 ) -> CatalogGame:
-    """Change the given fields of the developer's own game (a partial update)."""
+    """Change the given fields of the developer's own game (a partial update).
+
+    New images are checked and stored before the transaction, as in ``register_game``.
+    """
+    checked, checked_cover = await check_image(image), await check_image(cover)
+    image_url, cover_url = (
+        await store_image(checked, blobs),
+        await store_image(checked_cover, blobs),
+    )
+    async with db.transaction() as uow:
+        return await _change_game(
+            uow,
+            game_id=game_id,
+            developer_id=developer_id,
+            fields=fields,
+            image_url=image_url,
+            cover_url=cover_url,
+            box=box,
+            actor=actor,
+        )
+
+
+async def _change_game(
+    uow: CatalogUow,
+    *,
+    game_id: str,
+    developer_id: str,
+    fields: Mapping[str, Any],
+    image_url: str | None,
+    cover_url: str | None,
+    box: SecretBox,
+    actor: Actor,
+) -> CatalogGame:
     current = await owned_game(uow, game_id=game_id, developer_id=developer_id)
     values = rules.clean(fields)
     if "org_rewards_split" in values:
@@ -105,10 +166,10 @@ async def update_game(
             box=box,
             actor=actor,
         )
-    if image is not None:
-        values["image_url"] = await store_image(image, blobs)
-    if cover is not None:
-        values["cover_image_url"] = await store_image(cover, blobs)
+    if image_url is not None:
+        values["image_url"] = image_url
+    if cover_url is not None:
+        values["cover_image_url"] = cover_url
     elif values.pop("remove_cover_image", False):
         values["cover_image_url"] = None
     values.pop("remove_cover_image", None)
@@ -131,7 +192,7 @@ async def update_game(
 
 
 async def toggle_visibility(
-    uow: UnitOfWork, *, game_id: str, developer_id: str, actor: Actor
+    uow: CatalogUow, *, game_id: str, developer_id: str, actor: Actor
 ) -> CatalogGame:
     """Hide a listed game from the public listing, or list a hidden one again."""
     current = await owned_game(uow, game_id=game_id, developer_id=developer_id)
@@ -142,7 +203,7 @@ async def toggle_visibility(
     return replace(current, listing=listing)
 
 
-async def get_game(uow: UnitOfWork, game_id: str, *, with_tokens: bool = False) -> CatalogGame:
+async def get_game(uow: CatalogUow, game_id: str, *, with_tokens: bool = False) -> CatalogGame:
     """A listed game by id, hidden or not; GameNotListed otherwise."""
     found = await uow.catalog.get(game_id)
     if found is None:
@@ -150,7 +211,7 @@ async def get_game(uow: UnitOfWork, game_id: str, *, with_tokens: bool = False) 
     return (await _with_tokens(uow, [found]))[0] if with_tokens else found
 
 
-async def owned_game(uow: UnitOfWork, *, game_id: str, developer_id: str) -> CatalogGame:
+async def owned_game(uow: CatalogUow, *, game_id: str, developer_id: str) -> CatalogGame:
     """The game, if the developer owns it (its validated owner, else its creator)."""
     found = await get_game(uow, game_id)
     if found.listing.owner != developer_id:
@@ -158,7 +219,7 @@ async def owned_game(uow: UnitOfWork, *, game_id: str, developer_id: str) -> Cat
     return found
 
 
-async def list_games(uow: UnitOfWork, query: ListingQuery, cursor: str | None) -> ListingPage:
+async def list_games(uow: CatalogUow, query: ListingQuery, cursor: str | None) -> ListingPage:
     """One page of listed games; hidden ones only among a developer's own."""
     if cursor:
         query = replace(query, after=decode_cursor(cursor, query.sort, query.descending), offset=0)
@@ -181,12 +242,12 @@ def sort_value(item: CatalogGame, query: ListingQuery) -> Any:
     return getattr(item.listing, query.sort.value)
 
 
-async def _with_tokens(uow: UnitOfWork, items: list[CatalogGame]) -> list[CatalogGame]:
+async def _with_tokens(uow: CatalogUow, items: list[CatalogGame]) -> list[CatalogGame]:
     tokens = await uow.catalog.tokens_of([item.game.id for item in items])
     return [replace(item, tokens=tuple(tokens.get(item.game.id, ()))) for item in items]
 
 
-async def _changed(uow: UnitOfWork, game_id: str, fields: list[str], actor: Actor) -> None:
+async def _changed(uow: CatalogUow, game_id: str, fields: list[str], actor: Actor) -> None:
     await audit.record(
         uow,
         "game.updated",
@@ -197,7 +258,9 @@ async def _changed(uow: UnitOfWork, game_id: str, fields: list[str], actor: Acto
         fields=fields,
     )
     payload = GameUpdated(game_id=game_id, fields=fields)
-    await record_event(uow, "game.updated", payload, game_id=game_id, aggregate_id=game_id)
+    await record_event(
+        uow, "game.updated", payload, owner=Owner.game(game_id), aggregate_id=game_id
+    )
 
 
 def _host(url: str | None) -> str | None:

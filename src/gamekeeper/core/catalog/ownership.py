@@ -1,25 +1,25 @@
 """Ownership claims: a developer proves control of a game's page with a meta tag.
 
 The page at the game's URL must carry, in its ``<head>``, ``<meta name="x-ogp-key"
-content="<the developer's API key>">``. The page is fetched by the caller (through the safe
-outbound client) between ``claim_target`` and ``record_claim``, outside any transaction.
+content="<the developer's API key>">``. ``claim_ownership`` reads the URL (``claim_target``),
+fetches the page with the caller's ``fetch`` (the safe outbound client) outside any
+transaction, then records the outcome (``record_claim``) in a short transaction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING
 
 from gamekeeper.core import audit
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.catalog.errors import GameUrlChanged, GameUrlRefused, OwnershipNotProven
+from gamekeeper.core.catalog.events import CatalogChanged
 from gamekeeper.core.catalog.listings import get_game
+from gamekeeper.core.catalog.store import CatalogUow
 from gamekeeper.core.catalog.types import CatalogGame
-from gamekeeper.core.events.domain import CatalogChanged
-
-if TYPE_CHECKING:
-    from gamekeeper.core.uow import UnitOfWork
+from gamekeeper.core.transactions import Transactions
 
 META_NAME = "x-ogp-key"
 
@@ -55,7 +55,25 @@ def head_keys(page: bytes) -> set[str]:
     return parser.keys
 
 
-async def claim_target(uow: UnitOfWork, *, game_id: str) -> str:
+async def claim_ownership(
+    db: Transactions[CatalogUow],
+    *,
+    game_id: str,
+    developer_id: str,
+    fetch: Callable[[str], Awaitable[bytes]],
+    actor: Actor,
+) -> CatalogGame:
+    """Make the developer the game's validated owner if the game's page names them."""
+    async with db.read() as uow:
+        url = await claim_target(uow, game_id=game_id)
+    page = await fetch(url)
+    async with db.transaction() as uow:
+        return await record_claim(
+            uow, game_id=game_id, developer_id=developer_id, url=url, page=page, actor=actor
+        )
+
+
+async def claim_target(uow: CatalogUow, *, game_id: str) -> str:
     """The URL to fetch to check a claim on the game."""
     found = await get_game(uow, game_id)
     if not found.game.game_url:
@@ -64,7 +82,7 @@ async def claim_target(uow: UnitOfWork, *, game_id: str) -> str:
 
 
 async def record_claim(
-    uow: UnitOfWork, *, game_id: str, developer_id: str, url: str, page: bytes, actor: Actor
+    uow: CatalogUow, *, game_id: str, developer_id: str, url: str, page: bytes, actor: Actor
 ) -> CatalogGame:
     """Make the developer the validated owner if ``page`` (fetched from ``url``) names them."""
     current = await get_game(uow, game_id)

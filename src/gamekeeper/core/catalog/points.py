@@ -14,108 +14,14 @@ concurrent batches for one player cannot exceed them together.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import date, datetime
-from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import replace
+from datetime import date
 
 from gamekeeper.core.catalog.listings import owned_game
-from gamekeeper.core.catalog.types import Listing
-
-if TYPE_CHECKING:
-    from gamekeeper.core.uow import UnitOfWork
+from gamekeeper.core.catalog.store import CatalogUow
+from gamekeeper.core.catalog.types import Award, Cap, Caps, PointSession, Ranked, Tally
 
 MAX_BATCH = 1000
-
-
-class Cap(StrEnum):
-    """The cap that clipped an entry, as the OGP reports it."""
-
-    SCORE_PER_SESSION = "maxScorePerSession"
-    SESSIONS_PER_DAY = "maxSessionsPerDay"
-    POINTS_PER_DAY = "maxCumulativePointsPerDay"
-
-
-@dataclass(frozen=True, slots=True)
-class Caps:
-    score_per_session: int | None = None
-    sessions_per_day: int | None = None
-    points_per_day: int | None = None
-
-    @classmethod
-    def of(cls, listing: Listing) -> Caps:
-        return cls(
-            listing.max_score_per_session,
-            listing.max_sessions_per_day,
-            listing.max_cumulative_points_per_day,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Tally:
-    """A player's points in one game: all time, and on ``day`` (their last day of play)."""
-
-    player_id: str
-    points: int = 0
-    sessions: int = 0
-    day: date | None = None
-    day_points: int = 0
-    day_sessions: int = 0
-
-    def on(self, today: date) -> Tally:
-        """The tally as of ``today``: a new day starts with nothing played."""
-        if self.day == today:
-            return self
-        return replace(self, day=today, day_points=0, day_sessions=0)
-
-
-@dataclass(frozen=True, slots=True)
-class Award:
-    """What became of one entry of a batch."""
-
-    player_id: str
-    requested: int
-    awarded: int
-    reason: Cap | None = None
-    recorded: bool = True  # False when the session was refused (maxSessionsPerDay)
-
-    @property
-    def clipped(self) -> bool:
-        return self.awarded < self.requested
-
-
-@dataclass(frozen=True, slots=True)
-class PointSession:
-    game_id: str
-    player_id: str
-    points_requested: int
-    points_awarded: int
-    day: date
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Ranked:
-    rank: int
-    player_id: str
-    points: int
-
-
-class PointsStore(Protocol):
-    async def lock_tallies(self, game_id: str, player_ids: Sequence[str]) -> dict[str, Tally]:
-        """Each player's tally, locked until the transaction ends (created at zero if new)."""
-        ...
-
-    async def record(
-        self, game_id: str, sessions: Sequence[PointSession], tallies: Sequence[Tally]
-    ) -> None:
-        """Insert the sessions and store the tallies that account for them."""
-        ...
-
-    async def tally(self, game_id: str, player_id: str) -> Tally | None: ...
-    async def ranking(self, game_id: str, *, limit: int, offset: int) -> tuple[list[Ranked], int]:
-        """Players by points, most first, ties by player id; and how many players there are."""
-        ...
 
 
 def award(caps: Caps, tally: Tally, requested: int) -> tuple[Award, Tally]:
@@ -141,7 +47,7 @@ def award(caps: Caps, tally: Tally, requested: int) -> tuple[Award, Tally]:
 
 
 async def save_points(
-    uow: UnitOfWork, *, game_id: str, developer_id: str, entries: Sequence[tuple[str, int]]
+    uow: CatalogUow, *, game_id: str, developer_id: str, entries: Sequence[tuple[str, int]]
 ) -> list[Award]:
     """Record a batch of (player id, points) sessions of the developer's game, capped."""
     game = await owned_game(uow, game_id=game_id, developer_id=developer_id)
@@ -161,7 +67,7 @@ async def save_points(
 
 
 async def player_points(
-    uow: UnitOfWork, *, game_id: str, developer_id: str, player_id: str
+    uow: CatalogUow, *, game_id: str, developer_id: str, player_id: str
 ) -> tuple[Tally, date]:
     """The player's tally in the developer's game (zero if they have none), as of today."""
     await owned_game(uow, game_id=game_id, developer_id=developer_id)
@@ -171,7 +77,7 @@ async def player_points(
 
 
 async def leaderboard(
-    uow: UnitOfWork, *, game_id: str, developer_id: str, limit: int, offset: int
+    uow: CatalogUow, *, game_id: str, developer_id: str, limit: int, offset: int
 ) -> tuple[list[Ranked], int]:
     """A page of the developer's game's players, ranked by all-time points."""
     await owned_game(uow, game_id=game_id, developer_id=developer_id)

@@ -6,10 +6,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from gamekeeper.core import validate
 from gamekeeper.core.catalog.errors import InvalidGameField
 from gamekeeper.core.catalog.types import Platform
 from gamekeeper.core.errors import InvalidInput
-from gamekeeper.core.identity import validate
 
 MAX_DESCRIPTION = 5000
 MAX_SOCIAL = 255

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.catalog.errors import (
@@ -23,13 +23,11 @@ from gamekeeper.core.catalog.errors import (
     SplitValueNotInteger,
     SplitValueNotPositive,
 )
+from gamekeeper.core.catalog.events import CatalogChanged
+from gamekeeper.core.catalog.store import CatalogUow
 from gamekeeper.core.catalog.types import TOTAL_BPS, IdentityKind
-from gamekeeper.core.events.domain import CatalogChanged
 from gamekeeper.core.identity import games
-from gamekeeper.core.identity.secrets import SecretBox
-
-if TYPE_CHECKING:
-    from gamekeeper.core.uow import UnitOfWork
+from gamekeeper.core.secrets import SecretBox
 
 MAX_ENTRIES = 100
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -117,7 +115,7 @@ def check_split(raw: Mapping[str, Any]) -> dict[Identifier, int]:
 
 
 async def resolve_split(
-    uow: UnitOfWork,
+    uow: CatalogUow,
     raw: Mapping[str, Any] | None,
     *,
     caller_id: str,
@@ -148,7 +146,7 @@ async def resolve_split(
 
 
 async def _developer_for(
-    uow: UnitOfWork, identifier: Identifier, *, box: SecretBox, actor: Actor
+    uow: CatalogUow, identifier: Identifier, *, box: SecretBox, actor: Actor
 ) -> str:
     if identifier.kind is None:
         return identifier.value

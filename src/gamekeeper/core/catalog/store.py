@@ -12,7 +12,11 @@ from gamekeeper.core.catalog.types import (
     IdentityKind,
     Listing,
     ListingQuery,
+    PointSession,
+    Ranked,
+    Tally,
 )
+from gamekeeper.core.identity.store import IdentityUow
 
 
 class CatalogStore(Protocol):
@@ -46,3 +50,30 @@ class CatalogStore(Protocol):
         ...
 
     async def identities_of(self, developer_id: str) -> list[tuple[IdentityKind, str]]: ...
+
+
+class PointsStore(Protocol):
+    async def lock_tallies(self, game_id: str, player_ids: Sequence[str]) -> dict[str, Tally]:
+        """Each player's tally, locked until the transaction ends (created at zero if new)."""
+        ...
+
+    async def record(
+        self, game_id: str, sessions: Sequence[PointSession], tallies: Sequence[Tally]
+    ) -> None:
+        """Insert the sessions and store the tallies that account for them."""
+        ...
+
+    async def tally(self, game_id: str, player_id: str) -> Tally | None: ...
+    async def ranking(self, game_id: str, *, limit: int, offset: int) -> tuple[list[Ranked], int]:
+        """Players by points, most first, ties by player id; and how many players there are."""
+        ...
+
+
+class CatalogUow(IdentityUow, Protocol):
+    """Catalog services: listings, tokens, splits and points, over identity's games."""
+
+    @property
+    def catalog(self) -> CatalogStore: ...
+
+    @property
+    def points(self) -> PointsStore: ...

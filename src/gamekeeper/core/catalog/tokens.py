@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from gamekeeper.core import audit
 from gamekeeper.core.audit import Actor
@@ -14,12 +13,10 @@ from gamekeeper.core.catalog.errors import (
     TokenNotAssociated,
     TooManyIds,
 )
+from gamekeeper.core.catalog.events import CatalogChanged
 from gamekeeper.core.catalog.listings import get_game
+from gamekeeper.core.catalog.store import CatalogUow
 from gamekeeper.core.catalog.types import CatalogGame, GameToken
-from gamekeeper.core.events.domain import CatalogChanged
-
-if TYPE_CHECKING:
-    from gamekeeper.core.uow import UnitOfWork
 
 MAX_BATCH = 100
 _ADDRESS = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -36,7 +33,7 @@ def token_address(value: str) -> str:
 
 
 async def associate_token(
-    uow: UnitOfWork,
+    uow: CatalogUow,
     *,
     game_id: str,
     address: str,
@@ -67,7 +64,7 @@ async def associate_token(
     return token
 
 
-async def dissociate_token(uow: UnitOfWork, *, game_id: str, address: str, actor: Actor) -> None:
+async def dissociate_token(uow: CatalogUow, *, game_id: str, address: str, actor: Actor) -> None:
     """Remove a token's association with a game."""
     normalised = token_address(address)
     if not await uow.catalog.remove_token(game_id, normalised):
@@ -84,7 +81,7 @@ async def dissociate_token(uow: UnitOfWork, *, game_id: str, address: str, actor
     )
 
 
-async def games_by_ids(uow: UnitOfWork, game_ids: Sequence[str]) -> list[CatalogGame]:
+async def games_by_ids(uow: CatalogUow, game_ids: Sequence[str]) -> list[CatalogGame]:
     """The listed games among ``game_ids``, hidden ones too, in the order asked; unknown skipped."""
     wanted = _batch(game_ids, "gameIds")
     found = {item.game.id: item for item in await uow.catalog.get_many(wanted)}
@@ -92,7 +89,7 @@ async def games_by_ids(uow: UnitOfWork, game_ids: Sequence[str]) -> list[Catalog
 
 
 async def games_by_tokens(
-    uow: UnitOfWork, addresses: Sequence[str]
+    uow: CatalogUow, addresses: Sequence[str]
 ) -> dict[str, list[CatalogGame]]:
     """For each address asked (as given), the listed games associated with it."""
     wanted = _batch(addresses, "tokenIds")
@@ -101,7 +98,7 @@ async def games_by_tokens(
     return {given: found.get(address or "", []) for given, address in normalised.items()}
 
 
-async def games_of_token(uow: UnitOfWork, address: str) -> list[CatalogGame]:
+async def games_of_token(uow: CatalogUow, address: str) -> list[CatalogGame]:
     """The listed games associated with one token, each with all its tokens."""
     normalised = token_address(address)
     found = (await uow.catalog.games_of_tokens([normalised])).get(normalised, [])
@@ -111,7 +108,7 @@ async def games_of_token(uow: UnitOfWork, address: str) -> list[CatalogGame]:
     ]
 
 
-async def game_of_token(uow: UnitOfWork, address: str) -> CatalogGame:
+async def game_of_token(uow: CatalogUow, address: str) -> CatalogGame:
     """The game a token was first associated with (that is still listed)."""
     found = await games_of_token(uow, address)
     if not found:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -154,3 +154,76 @@ class Profile:
 
     def all(self, kind: IdentityKind) -> list[str]:
         return [value for k, value in self.identities if k == kind]
+
+
+class Cap(StrEnum):
+    """The cap that clipped an entry, as the OGP reports it."""
+
+    SCORE_PER_SESSION = "maxScorePerSession"
+    SESSIONS_PER_DAY = "maxSessionsPerDay"
+    POINTS_PER_DAY = "maxCumulativePointsPerDay"
+
+
+@dataclass(frozen=True, slots=True)
+class Caps:
+    score_per_session: int | None = None
+    sessions_per_day: int | None = None
+    points_per_day: int | None = None
+
+    @classmethod
+    def of(cls, listing: Listing) -> Caps:
+        return cls(
+            listing.max_score_per_session,
+            listing.max_sessions_per_day,
+            listing.max_cumulative_points_per_day,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """A player's points in one game: all time, and on ``day`` (their last day of play)."""
+
+    player_id: str
+    points: int = 0
+    sessions: int = 0
+    day: date | None = None
+    day_points: int = 0
+    day_sessions: int = 0
+
+    def on(self, today: date) -> Tally:
+        """The tally as of ``today``: a new day starts with nothing played."""
+        if self.day == today:
+            return self
+        return replace(self, day=today, day_points=0, day_sessions=0)
+
+
+@dataclass(frozen=True, slots=True)
+class Award:
+    """What became of one entry of a batch."""
+
+    player_id: str
+    requested: int
+    awarded: int
+    reason: Cap | None = None
+    recorded: bool = True  # False when the session was refused (maxSessionsPerDay)
+
+    @property
+    def clipped(self) -> bool:
+        return self.awarded < self.requested
+
+
+@dataclass(frozen=True, slots=True)
+class PointSession:
+    game_id: str
+    player_id: str
+    points_requested: int
+    points_awarded: int
+    day: date
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    rank: int
+    player_id: str
+    points: int

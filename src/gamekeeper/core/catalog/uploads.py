@@ -1,4 +1,9 @@
-"""Game images from a request: a file wins over base64; checked, then stored as blobs."""
+"""Game images from a request: a file wins over base64; checked, then stored as blobs.
+
+Blobs are stored before the transaction that references them, never inside it: a blob's key
+is the hash of its bytes, so storing the same bytes again is harmless, and a transaction that
+then fails leaves at most bytes that nothing references (a retry finds them under their key).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,10 @@ from gamekeeper.core.catalog.images import ImageInfo
 
 
 class BlobSink(Protocol):
-    """Where image bytes go; ``gamekeeper.infra.blobs`` stores them and gives back a URL."""
+    """Where image bytes go; ``gamekeeper.infra.blobs`` stores them and gives back a URL.
+
+    Content-addressed and idempotent: the same bytes always get the same URL.
+    """
 
     async def put(self, data: bytes, *, content_type: str) -> str: ...
 

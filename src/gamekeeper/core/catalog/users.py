@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.catalog.errors import SecretMismatch
+from gamekeeper.core.catalog.store import CatalogUow
 from gamekeeper.core.catalog.types import Profile
 from gamekeeper.core.identity import auth, games, hmac_auth
-from gamekeeper.core.identity.secrets import SecretBox
-
-if TYPE_CHECKING:
-    from gamekeeper.core.uow import UnitOfWork
+from gamekeeper.core.secrets import SecretBox
 
 
 async def signature_header(
-    uow: UnitOfWork,
+    uow: CatalogUow,
     *,
     api_key: str,
     secret: str,
@@ -43,7 +40,7 @@ async def signature_header(
     return hmac_auth.header_value(api_key, secret, method, path, timestamp)
 
 
-async def get_profile(uow: UnitOfWork, developer_id: str) -> Profile:
+async def get_profile(uow: CatalogUow, developer_id: str) -> Profile:
     """The developer with the outside identities linked to them."""
     developer = await games.get_developer(uow, developer_id)
     return Profile(developer, tuple(await uow.catalog.identities_of(developer_id)))

@@ -6,14 +6,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-from gamekeeper.core.events.domain import OutboxRecorded
+from gamekeeper.core.events.events import OutboxRecorded
 from gamekeeper.core.events.registry import Payload, payload_of
+from gamekeeper.core.events.store import OutboxUow
 from gamekeeper.core.events.types import Event
-
-if TYPE_CHECKING:
-    from gamekeeper.core.uow import UnitOfWork
+from gamekeeper.core.owners.types import Owner
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,27 +20,27 @@ class NewEvent:
 
     type: str
     payload: Payload
-    game_id: str | None
+    owner: Owner | None  # whose webhooks hear it; None: installation sinks only
     aggregate_id: str
 
 
-async def record_events(uow: UnitOfWork, new: Sequence[NewEvent]) -> list[Event]:
+async def record_events(uow: OutboxUow, new: Sequence[NewEvent]) -> list[Event]:
     """Record events and a delivery for each subscriber; nothing is sent unless this commits.
 
     In a few statements whatever their number (a matchmaking tick records one per session):
-    one insert of the events, one lookup of webhooks per game and event type, one insert of
+    one insert of the events, one lookup of webhooks per owner and event type, one insert of
     the deliveries.
     """
-    events = [_event(uow, n.type, n.payload, n.game_id, n.aggregate_id) for n in new]
+    events = [_event(uow, n.type, n.payload, n.owner, n.aggregate_id) for n in new]
     if not events:
         return []
     seqs = await uow.events.add_events(events)
-    hooks: dict[tuple[str, str], list[str]] = {}
+    hooks: dict[tuple[Owner, str], list[str]] = {}
     targets: list[tuple[int, str, str | None]] = []
     for seq, event in zip(seqs, events, strict=True):
         targets += [(seq, sink, None) for sink in uow.events.sinks]
-        if event.game_id is not None:
-            key = (event.game_id, event.type)
+        if event.owner is not None:
+            key = (event.owner, event.type)
             if key not in hooks:
                 hooks[key] = await uow.events.matching_webhooks(*key)
             targets += [(seq, "webhook", hook_id) for hook_id in hooks[key]]
@@ -51,11 +49,11 @@ async def record_events(uow: UnitOfWork, new: Sequence[NewEvent]) -> list[Event]
 
 
 async def record_event(
-    uow: UnitOfWork,
+    uow: OutboxUow,
     event_type: str,
     payload: Payload,
     *,
-    game_id: str | None,
+    owner: Owner | None,
     aggregate_id: str,
     only_webhook: str | None = None,
 ) -> Event:
@@ -64,21 +62,21 @@ async def record_event(
     ``only_webhook`` sends it to that webhook alone (a test event), not to sinks or others.
     """
     if only_webhook is None:
-        [event] = await record_events(uow, [NewEvent(event_type, payload, game_id, aggregate_id)])
+        [event] = await record_events(uow, [NewEvent(event_type, payload, owner, aggregate_id)])
         return event
-    event = _event(uow, event_type, payload, game_id, aggregate_id)
+    event = _event(uow, event_type, payload, owner, aggregate_id)
     [seq] = await uow.events.add_events([event])
     await _deliver(uow, [(seq, "webhook", only_webhook)], event.occurred_at)
     return event
 
 
 def _event(
-    uow: UnitOfWork, event_type: str, payload: Payload, game_id: str | None, aggregate_id: str
+    uow: OutboxUow, event_type: str, payload: Payload, owner: Owner | None, aggregate_id: str
 ) -> Event:
     return Event(
         id=str(uuid.uuid4()),
         type=event_type,
-        game_id=game_id,
+        owner=owner,
         aggregate_id=aggregate_id,
         payload=payload_of(event_type, payload),
         occurred_at=uow.now(),
@@ -86,7 +84,7 @@ def _event(
 
 
 async def _deliver(
-    uow: UnitOfWork, targets: list[tuple[int, str, str | None]], at: datetime
+    uow: OutboxUow, targets: list[tuple[int, str, str | None]], at: datetime
 ) -> None:
     if targets:
         await uow.events.add_deliveries(targets, at)

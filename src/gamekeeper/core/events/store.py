@@ -8,7 +8,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from gamekeeper.core.audit.store import AuditUow
 from gamekeeper.core.events.types import Event
+from gamekeeper.core.owners.types import Owner
+from gamekeeper.core.uow import UnitOfWork
 
 
 class WebhookFormat(StrEnum):
@@ -19,12 +22,12 @@ class WebhookFormat(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Webhook:
     id: str
-    game_id: str
+    owner: Owner
     url: str
     event_types: tuple[str, ...]  # empty: every event
     format: WebhookFormat
     enabled: bool
-    managed: bool  # the game's callbackUrl: created, changed and removed with the game
+    managed: bool  # a game's callbackUrl: created, changed and removed with the game
     created_at: datetime
     updated_at: datetime
     failing_since: datetime | None = None
@@ -58,7 +61,7 @@ class EventStore(Protocol):
         """Store events; their sequence numbers, in the same order."""
         ...
 
-    async def matching_webhooks(self, game_id: str, event_type: str) -> list[str]: ...
+    async def matching_webhooks(self, owner: Owner, event_type: str) -> list[str]: ...
     async def add_deliveries(
         self, targets: Sequence[tuple[int, str, str | None]], at: datetime
     ) -> None:
@@ -68,7 +71,7 @@ class EventStore(Protocol):
     async def add_webhook(self, webhook: Webhook, *, sealed_secret: str) -> None: ...
     async def get_webhook(self, webhook_id: str) -> Webhook | None: ...
     async def managed_webhook(self, game_id: str) -> Webhook | None: ...
-    async def list_webhooks(self, game_id: str) -> list[Webhook]: ...
+    async def list_webhooks(self, owner: Owner) -> list[Webhook]: ...
     async def update_webhook(self, webhook: Webhook) -> None: ...
     async def delete_webhook(self, webhook_id: str) -> None: ...
     async def set_webhook_secret(self, webhook_id: str, sealed_secret: str) -> None: ...
@@ -78,3 +81,14 @@ class EventStore(Protocol):
     ) -> list[Delivery]: ...
     async def get_delivery(self, delivery_id: str) -> Delivery | None: ...
     async def requeue_delivery(self, delivery_id: str, at: datetime) -> None: ...
+
+
+class OutboxUow(UnitOfWork, Protocol):
+    """A unit of work that records events and their deliveries."""
+
+    @property
+    def events(self) -> EventStore: ...
+
+
+class WebhookUow(OutboxUow, AuditUow, Protocol):
+    """Webhook management: the outbox and the audit log."""

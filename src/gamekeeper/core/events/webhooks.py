@@ -1,4 +1,5 @@
-"""Webhook subscriptions of a game, their secrets, and their deliveries."""
+"""Webhook subscriptions of an owner (a game, an operator, a platform), their secrets and
+deliveries."""
 
 from __future__ import annotations
 
@@ -6,34 +7,30 @@ import base64
 import secrets
 import uuid
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from gamekeeper.core import audit
+from gamekeeper.core import audit, validate
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.errors import Conflict, InvalidInput, NotFound
-from gamekeeper.core.events.domain import OutboxRecorded
+from gamekeeper.core.events.events import OutboxRecorded, WebhookTest
 from gamekeeper.core.events.outbox import record_event
-from gamekeeper.core.events.registry import WebhookTest, check_types
-from gamekeeper.core.events.store import Delivery, Webhook, WebhookFormat
-from gamekeeper.core.identity import validate
-from gamekeeper.core.identity.secrets import SecretBox, new_token
-from gamekeeper.core.identity.types import Game
+from gamekeeper.core.events.registry import check_types
+from gamekeeper.core.events.store import Delivery, Webhook, WebhookFormat, WebhookUow
+from gamekeeper.core.owners.types import Owner
+from gamekeeper.core.secrets import SecretBox, new_token
 
-if TYPE_CHECKING:
-    from gamekeeper.core.uow import UnitOfWork
-
-MAX_WEBHOOKS_PER_GAME = 20
+MAX_WEBHOOKS_PER_OWNER = 20
 _CHANGEABLE = frozenset({"url", "event_types", "format", "enabled"})
 
 
 class WebhookNotFound(NotFound):
     code = "webhook_not_found"
-    message = "No webhook with that id for this game"
+    message = "No webhook with that id for this owner"
 
 
 class DeliveryNotFound(NotFound):
     code = "delivery_not_found"
-    message = "No delivery with that id for this game"
+    message = "No delivery with that id for this owner"
 
 
 class ManagedWebhook(Conflict):
@@ -56,9 +53,9 @@ def _new_secret(fmt: WebhookFormat, chosen: str | None) -> str:
 
 
 async def create_webhook(
-    uow: UnitOfWork,
+    uow: WebhookUow,
     *,
-    game_id: str,
+    owner: Owner,
     url: str,
     box: SecretBox,
     actor: Actor,
@@ -67,13 +64,13 @@ async def create_webhook(
     secret: str | None = None,
     managed: bool = False,
 ) -> tuple[Webhook, str]:
-    """Subscribe a URL to the game's events; the signing secret is returned once."""
-    if len(await uow.events.list_webhooks(game_id)) >= MAX_WEBHOOKS_PER_GAME:
-        raise Conflict("The game has reached its limit of webhooks", code="too_many_webhooks")
+    """Subscribe a URL to the owner's events; the signing secret is returned once."""
+    if len(await uow.events.list_webhooks(owner)) >= MAX_WEBHOOKS_PER_OWNER:
+        raise Conflict("The owner has reached its limit of webhooks", code="too_many_webhooks")
     now = uow.now()
     webhook = Webhook(
         id=str(uuid.uuid4()),
-        game_id=game_id,
+        owner=owner,
         url=validate.http_url(url, field="url"),
         event_types=tuple(check_types(event_types or [])),
         format=fmt,
@@ -86,29 +83,29 @@ async def create_webhook(
     await uow.events.add_webhook(webhook, sealed_secret=box.seal(value, context=webhook.id))
     await audit.record(
         uow, "webhook.created", actor=actor, target_type="webhook", target_id=webhook.id,
-        game_id=game_id, url=webhook.url,
+        url=webhook.url, **audit.owned_by(owner),
     )  # fmt: skip
     return webhook, value
 
 
-async def get_webhook(uow: UnitOfWork, *, game_id: str, webhook_id: str) -> Webhook:
-    """The game's webhook, or WebhookNotFound (also for another game's webhook)."""
+async def get_webhook(uow: WebhookUow, *, owner: Owner, webhook_id: str) -> Webhook:
+    """The owner's webhook, or WebhookNotFound (also for another owner's webhook)."""
     webhook = await uow.events.get_webhook(webhook_id)
-    if webhook is None or webhook.game_id != game_id:
+    if webhook is None or webhook.owner != owner:
         raise WebhookNotFound()
     return webhook
 
 
-async def list_webhooks(uow: UnitOfWork, *, game_id: str) -> list[Webhook]:
-    """The game's webhooks, its callbackUrl among them."""
-    return await uow.events.list_webhooks(game_id)
+async def list_webhooks(uow: WebhookUow, *, owner: Owner) -> list[Webhook]:
+    """The owner's webhooks (a game's callbackUrl among them)."""
+    return await uow.events.list_webhooks(owner)
 
 
 async def update_webhook(
-    uow: UnitOfWork, *, game_id: str, webhook_id: str, changes: dict[str, Any], actor: Actor
+    uow: WebhookUow, *, owner: Owner, webhook_id: str, changes: dict[str, Any], actor: Actor
 ) -> Webhook:
     """Change URL, filter, format or enabled; re-enabling forgets past failures."""
-    webhook = await get_webhook(uow, game_id=game_id, webhook_id=webhook_id)
+    webhook = await get_webhook(uow, owner=owner, webhook_id=webhook_id)
     if set(changes) - _CHANGEABLE:
         raise ValueError(f"not webhook fields: {sorted(set(changes) - _CHANGEABLE)}")
     values: dict[str, Any] = {"updated_at": uow.now()}
@@ -128,58 +125,58 @@ async def update_webhook(
     await uow.events.update_webhook(updated)
     await audit.record(
         uow, "webhook.updated", actor=actor, target_type="webhook", target_id=webhook_id,
-        game_id=game_id, fields=sorted(changes),
+        fields=sorted(changes), **audit.owned_by(owner),
     )  # fmt: skip
     if updated.enabled and not webhook.enabled:
         uow.emit(OutboxRecorded())  # its waiting deliveries are due again
     return updated
 
 
-async def delete_webhook(uow: UnitOfWork, *, game_id: str, webhook_id: str, actor: Actor) -> None:
+async def delete_webhook(uow: WebhookUow, *, owner: Owner, webhook_id: str, actor: Actor) -> None:
     """Remove a webhook and its pending deliveries."""
-    webhook = await get_webhook(uow, game_id=game_id, webhook_id=webhook_id)
+    webhook = await get_webhook(uow, owner=owner, webhook_id=webhook_id)
     if webhook.managed:
         raise ManagedWebhook()
     await uow.events.delete_webhook(webhook_id)
     await audit.record(
         uow, "webhook.deleted", actor=actor, target_type="webhook", target_id=webhook_id,
-        game_id=game_id,
+        **audit.owned_by(owner),
     )  # fmt: skip
 
 
 async def rotate_secret(
-    uow: UnitOfWork,
+    uow: WebhookUow,
     *,
-    game_id: str,
+    owner: Owner,
     webhook_id: str,
     box: SecretBox,
     actor: Actor,
     secret: str | None = None,
 ) -> str:
     """A new signing secret (or, for form webhooks, the api_key value the game chooses)."""
-    webhook = await get_webhook(uow, game_id=game_id, webhook_id=webhook_id)
+    webhook = await get_webhook(uow, owner=owner, webhook_id=webhook_id)
     value = _new_secret(webhook.format, secret)
     await uow.events.set_webhook_secret(webhook_id, box.seal(value, context=webhook_id))
     await audit.record(
         uow, "webhook.secret_rotated", actor=actor, target_type="webhook", target_id=webhook_id,
-        game_id=game_id,
+        **audit.owned_by(owner),
     )  # fmt: skip
     return value
 
 
 async def list_deliveries(
-    uow: UnitOfWork, *, game_id: str, webhook_id: str, limit: int, before: str | None
+    uow: WebhookUow, *, owner: Owner, webhook_id: str, limit: int, before: str | None
 ) -> list[Delivery]:
     """The webhook's deliveries, newest first."""
-    await get_webhook(uow, game_id=game_id, webhook_id=webhook_id)
+    await get_webhook(uow, owner=owner, webhook_id=webhook_id)
     return await uow.events.list_deliveries(webhook_id, limit=limit, before=before)
 
 
 async def replay_delivery(
-    uow: UnitOfWork, *, game_id: str, webhook_id: str, delivery_id: str, actor: Actor
+    uow: WebhookUow, *, owner: Owner, webhook_id: str, delivery_id: str, actor: Actor
 ) -> Delivery:
     """Send a delivery again from its first attempt, whatever its state."""
-    await get_webhook(uow, game_id=game_id, webhook_id=webhook_id)
+    await get_webhook(uow, owner=owner, webhook_id=webhook_id)
     delivery = await uow.events.get_delivery(delivery_id)
     if delivery is None or delivery.webhook_id != webhook_id:
         raise DeliveryNotFound()
@@ -187,37 +184,19 @@ async def replay_delivery(
     uow.emit(OutboxRecorded())
     await audit.record(
         uow, "delivery.replayed", actor=actor, target_type="delivery", target_id=delivery_id,
-        game_id=game_id,
+        **audit.owned_by(owner),
     )  # fmt: skip
     replayed = await uow.events.get_delivery(delivery_id)
     assert replayed is not None
     return replayed
 
 
-async def send_test_event(uow: UnitOfWork, *, game_id: str, webhook_id: str) -> str:
+async def send_test_event(uow: WebhookUow, *, owner: Owner, webhook_id: str) -> str:
     """Queue a ``webhook.test`` event for this webhook alone; returns the event id."""
-    await get_webhook(uow, game_id=game_id, webhook_id=webhook_id)
+    await get_webhook(uow, owner=owner, webhook_id=webhook_id)
     payload = WebhookTest(webhook_id=webhook_id, message="Test event from Gamekeeper")
     event = await record_event(
-        uow, "webhook.test", payload, game_id=game_id, aggregate_id=webhook_id,
+        uow, "webhook.test", payload, owner=owner, aggregate_id=webhook_id,
         only_webhook=webhook_id,
     )  # fmt: skip
     return event.id
-
-
-async def sync_game_callback(uow: UnitOfWork, game: Game, *, box: SecretBox, actor: Actor) -> None:
-    """Keep the game's callbackUrl as a form webhook to every event."""
-    current = await uow.events.managed_webhook(game.id)
-    if game.callback_url is None:
-        if current is not None:
-            await uow.events.delete_webhook(current.id)
-        return
-    if current is None:
-        await create_webhook(
-            uow, game_id=game.id, url=game.callback_url, box=box, actor=actor,
-            fmt=WebhookFormat.FORM, managed=True,
-        )  # fmt: skip
-    elif current.url != game.callback_url:
-        await uow.events.update_webhook(
-            replace(current, url=game.callback_url, updated_at=uow.now())
-        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gamekeeper.core.errors import Conflict, NotFound, Unauthorized
+from gamekeeper.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 
 
 class DeveloperNotFound(NotFound):
@@ -13,6 +13,25 @@ class DeveloperNotFound(NotFound):
 class GameNotFound(NotFound):
     code = "game_not_found"
     message = "No game with that id"
+
+
+class OperatorNotFound(NotFound):
+    code = "operator_not_found"
+    message = "No operator with that id"
+
+
+class PlatformNotFound(NotFound):
+    code = "platform_not_found"
+    message = "No platform with that id"
+
+
+class NotAGameKey(Forbidden):
+    code = "wrong_key_owner"
+    message = "This key does not belong to a game"
+
+
+class KeyKindNotAllowed(InvalidInput):
+    code = "invalid_key_kind"
 
 
 class CredentialNotFound(NotFound):
@@ -42,7 +61,7 @@ class IdentityTaken(Conflict):
 
 class TooManyKeys(Conflict):
     code = "too_many_keys"
-    message = "The game has reached its limit of active keys; revoke one first"
+    message = "The owner has reached its limit of active keys; revoke one first"
 
 
 class InvalidApiKey(Unauthorized):

@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
 
-from gamekeeper.core import audit
+from gamekeeper.core import audit, validate
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.errors import InvalidInput
-from gamekeeper.core.identity import validate
 from gamekeeper.core.identity.errors import IdentityTaken, PlayerNotFound
-from gamekeeper.core.identity.secrets import hash_password
+from gamekeeper.core.identity.store import IdentityUow
 from gamekeeper.core.identity.types import Player, PlayerIdentity
-
-if TYPE_CHECKING:
-    from gamekeeper.core.uow import UnitOfWork
+from gamekeeper.core.secrets import hash_password
 
 PROVIDERS = frozenset({"game_user", "itch", "steam", "test", "email", "device"})
 MAX_SUBJECT = 255
 
 
 async def create_player(
-    uow: UnitOfWork,
+    uow: IdentityUow,
     *,
     actor: Actor,
     email: str | None = None,
@@ -45,7 +41,7 @@ async def create_player(
     return player
 
 
-async def get_player(uow: UnitOfWork, player_id: str) -> Player:
+async def get_player(uow: IdentityUow, player_id: str) -> Player:
     """The player, or PlayerNotFound."""
     player = await uow.identity.get_player(player_id)
     if player is None:
@@ -65,7 +61,7 @@ def _identity_key(provider: str, subject: str) -> tuple[str, str]:
 
 
 async def link_identity(
-    uow: UnitOfWork,
+    uow: IdentityUow,
     *,
     player_id: str,
     provider: str,
@@ -90,7 +86,7 @@ async def link_identity(
 
 
 async def player_for_identity(
-    uow: UnitOfWork,
+    uow: IdentityUow,
     *,
     provider: str,
     subject: str,

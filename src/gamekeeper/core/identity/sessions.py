@@ -3,39 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from gamekeeper.core import audit
 from gamekeeper.core.audit import Actor
-from gamekeeper.core.events.domain import SessionRevoked
 from gamekeeper.core.identity.errors import InvalidSession, RefreshTokenReused
-from gamekeeper.core.identity.secrets import hash_secret, new_token
-from gamekeeper.core.identity.store import SessionRecord
+from gamekeeper.core.identity.events import SessionRevoked
+from gamekeeper.core.identity.store import IdentityUow, SessionRecord
 from gamekeeper.core.identity.tokens import decode_access_token, encode_access_token
-from gamekeeper.core.identity.types import PlayerPrincipal, SessionTokens
-
-if TYPE_CHECKING:
-    from gamekeeper.core.uow import UnitOfWork
-
-
-@dataclass(frozen=True, slots=True)
-class SessionPolicy:
-    signing_key: bytes
-    access_ttl: int
-    refresh_ttl: int
-
-
-@dataclass(frozen=True, slots=True)
-class NewSession:
-    """A session about to be stored: its rows' values, and the refresh token shown once."""
-
-    id: str
-    refresh_token: str
-    refresh_hash: str
-    created_at: datetime
-    expires_at: datetime  # of the session and of its first refresh token
+from gamekeeper.core.identity.types import (
+    NewSession,
+    PlayerPrincipal,
+    SessionPolicy,
+    SessionTokens,
+)
+from gamekeeper.core.secrets import hash_secret, new_token
 
 
 def new_session(policy: SessionPolicy, now: datetime) -> NewSession:
@@ -62,7 +45,7 @@ def session_tokens(policy: SessionPolicy, session: NewSession, player_id: str) -
 
 
 async def start_session(
-    uow: UnitOfWork,
+    uow: IdentityUow,
     *,
     player_id: str,
     policy: SessionPolicy,
@@ -94,7 +77,7 @@ async def start_session(
 
 
 async def refresh_session(
-    uow: UnitOfWork, *, refresh_token: str, policy: SessionPolicy, actor: Actor
+    uow: IdentityUow, *, refresh_token: str, policy: SessionPolicy, actor: Actor
 ) -> SessionTokens:
     """Spend a refresh token for new tokens; a token spent twice revokes its whole session."""
     token_hash = hash_secret(refresh_token)
@@ -113,7 +96,7 @@ async def refresh_session(
     return _tokens(policy, session_id=session_id, player_id=player_id, refresh=refresh, now=now)
 
 
-async def _refuse(uow: UnitOfWork, token_hash: str, *, actor: Actor) -> NoReturn:
+async def _refuse(uow: IdentityUow, token_hash: str, *, actor: Actor) -> NoReturn:
     """Why a refresh token was not spent; a spent one is a reuse, which revokes its session."""
     record = await uow.identity.get_refresh_token(token_hash)
     if record is None:
@@ -128,12 +111,12 @@ async def _refuse(uow: UnitOfWork, token_hash: str, *, actor: Actor) -> NoReturn
     raise InvalidSession()  # expired
 
 
-async def end_session(uow: UnitOfWork, *, session_id: str, actor: Actor) -> None:
+async def end_session(uow: IdentityUow, *, session_id: str, actor: Actor) -> None:
     """Log out: the session's access and refresh tokens stop working."""
     await _revoke(uow, session_id, reason="logout", actor=actor)
 
 
-async def check_session(uow: UnitOfWork, principal: PlayerPrincipal) -> None:
+async def check_session(uow: IdentityUow, principal: PlayerPrincipal) -> None:
     """InvalidSession unless the token's session is open."""
     session = await uow.identity.get_session(principal.session_id)
     if (
@@ -170,7 +153,7 @@ def _tokens(
     )
 
 
-async def _revoke(uow: UnitOfWork, session_id: str, *, reason: str, actor: Actor) -> None:
+async def _revoke(uow: IdentityUow, session_id: str, *, reason: str, actor: Actor) -> None:
     if await uow.identity.revoke_session(session_id, uow.now()):
         uow.emit(SessionRevoked(session_id))
         await audit.record(

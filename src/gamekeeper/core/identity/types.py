@@ -7,6 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from gamekeeper.core.identity.errors import NotAGameKey
+from gamekeeper.core.owners.types import Owner, OwnerKind
+
 
 class KeyKind(StrEnum):
     # A game's own servers: OGS game key, Kongregate api_key, BattlePlace server token.
@@ -24,6 +27,9 @@ KEY_PREFIXES: dict[KeyKind, str] = {
     KeyKind.OPERATOR: "sk_live_",
 }
 
+# An operator key in test mode (``testMode: true``): test tournaments, no real prizes.
+TEST_MODE_PREFIX = "sk_test_"
+
 DEFAULT_SCOPES: dict[KeyKind, tuple[str, ...]] = {
     KeyKind.SERVER: ("game.read", "game.write", "players.read", "players.write", "events.write"),
     KeyKind.TEST: ("test.auth",),
@@ -36,6 +42,33 @@ DEFAULT_SCOPES: dict[KeyKind, tuple[str, ...]] = {
     ),
     KeyKind.OPERATOR: ("tournaments.read", "tournaments.write", "players.write"),
 }
+
+
+# The kinds of key each owner may hold. A game keeps every kind it could hold before owners.
+OWNER_KEY_KINDS: dict[OwnerKind, frozenset[KeyKind]] = {
+    OwnerKind.GAME: frozenset(KeyKind),
+    OwnerKind.OPERATOR: frozenset({KeyKind.OPERATOR}),
+    OwnerKind.PLATFORM: frozenset({KeyKind.INTERNAL}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """A tournament organiser: creates tournaments and registers players."""
+
+    id: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Platform:
+    """A game platform: reads tournaments, validates players, runs rooms for its games."""
+
+    id: str
+    name: str
+    created_at: datetime
+    game_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +96,7 @@ class Game:
 @dataclass(frozen=True, slots=True)
 class Credential:
     id: str
-    game_id: str
+    owner: Owner
     kind: KeyKind
     scopes: tuple[str, ...]
     name: str | None
@@ -71,6 +104,11 @@ class Credential:
     created_at: datetime
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+    test_mode: bool = False
+
+    @property
+    def game_id(self) -> str | None:
+        return self.owner.game_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,15 +151,24 @@ class SessionTokens:
 
 @dataclass(frozen=True, slots=True)
 class KeyPrincipal:
-    """Who a server-side key speaks for: one game, one kind, its scopes."""
+    """Who a server-side key speaks for: its owner (a game, an operator or a platform), its
+    kind and scopes."""
 
     credential_id: str
-    game_id: str
+    owner: Owner
     kind: KeyKind
     scopes: frozenset[str] = field(default_factory=frozenset)
+    test_mode: bool = False
 
     def allows(self, scope: str) -> bool:
         return scope in self.scopes
+
+    @property
+    def game_id(self) -> str:
+        """The key's game. Routes of a game's dialect admit game keys only (``require_key``)."""
+        if self.owner.kind is not OwnerKind.GAME:
+            raise NotAGameKey()
+        return self.owner.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,3 +180,21 @@ class PlayerPrincipal:
 @dataclass(frozen=True, slots=True)
 class DeveloperPrincipal:
     developer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPolicy:
+    signing_key: bytes
+    access_ttl: int
+    refresh_ttl: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    """A session about to be stored: its rows' values, and the refresh token shown once."""
+
+    id: str
+    refresh_token: str
+    refresh_hash: str
+    created_at: datetime
+    expires_at: datetime  # of the session and of its first refresh token

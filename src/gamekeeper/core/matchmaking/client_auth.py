@@ -16,11 +16,12 @@ carries its own, so naming the problem helps a developer and tells a stranger no
 client becomes a player identity of the project (``test``, ``itch`` or ``steam``), created on
 first sight.
 
-Three steps, so that no transaction stays open while itch.io or Steam is asked (on SQLite an
-open write transaction holds up every other writer): ``check_client`` reads what storage holds
-(the project's settings, the test key named), ``verify_client`` decides on the credentials
-without storage, ``sign_in_client`` writes the player and issues the token. A refusal of the
-second step is audited with ``audit_refusal``.
+``authenticate_client`` runs three steps, so that no transaction stays open while itch.io or
+Steam is asked (on SQLite an open write transaction holds up every other writer):
+``check_client`` reads what storage holds (the project's settings, the test key named),
+``verify_client`` decides on the credentials without storage, ``sign_in_client`` writes the
+player and issues the token in a short transaction. A refusal of the second step is audited
+with ``audit_refusal``, in a transaction of its own.
 """
 
 from __future__ import annotations
@@ -33,16 +34,17 @@ from gamekeeper.core.audit import Actor
 from gamekeeper.core.errors import InvalidInput, Unauthorized
 from gamekeeper.core.identity.auth import record_auth_failure, resolve_key
 from gamekeeper.core.identity.players import player_for_identity
-from gamekeeper.core.identity.secrets import SecretBox, hash_secret
 from gamekeeper.core.identity.types import KeyKind, KeyPrincipal
 from gamekeeper.core.matchmaking import projects
 from gamekeeper.core.matchmaking.errors import NotAuthenticated
 from gamekeeper.core.matchmaking.external import ExternalUser, ItchVerifier, SteamVerifier
 from gamekeeper.core.matchmaking.steam_ticket import decrypt_app_ticket, ticket_from_hex
+from gamekeeper.core.matchmaking.store import MatchmakingUow
+from gamekeeper.core.secrets import SecretBox, hash_secret
+from gamekeeper.core.transactions import Transactions
 
 if TYPE_CHECKING:
     from gamekeeper.core.matchmaking.tokens import Signer
-    from gamekeeper.core.uow import UnitOfWork
 
 __all__ = [
     "AuthenticatedClient",
@@ -51,6 +53,7 @@ __all__ = [
     "ClientCredentials",
     "ClientIdentity",
     "audit_refusal",
+    "authenticate_client",
     "check_client",
     "is_audited",
     "sign_in_client",
@@ -129,7 +132,34 @@ class ClientCheck:
     test_key: KeyPrincipal | None = None  # the live key a testKey names, if any
 
 
-async def check_client(uow: UnitOfWork, *, project_id: str, auth: ClientCredentials) -> ClientCheck:
+async def authenticate_client(
+    db: Transactions[MatchmakingUow],
+    *,
+    project_id: str,
+    auth: ClientCredentials,
+    services: ClientAuthServices,
+    actor: Actor,
+    now: datetime,
+) -> AuthenticatedClient:
+    """A client token for the credentials, or the refusal (audited if it is the client's)."""
+    async with db.read() as uow:
+        check = await check_client(uow, project_id=project_id, auth=auth)
+    try:
+        identity = await verify_client(check, auth, services, now=now)
+    except Unauthorized as exc:
+        if is_audited(exc):
+            async with db.transaction() as uow:
+                await audit_refusal(uow, check=check, refusal=exc, actor=actor)
+        raise
+    async with db.transaction() as uow:
+        return await sign_in_client(
+            uow, check=check, identity=identity, services=services, actor=actor
+        )
+
+
+async def check_client(
+    uow: MatchmakingUow, *, project_id: str, auth: ClientCredentials
+) -> ClientCheck:
     """Step one, reads only: the backend asked for, the project's settings, a test key."""
     backend = _backend(auth)
     game = await uow.identity.get_game(project_id)
@@ -185,7 +215,7 @@ async def verify_client(
 
 
 async def sign_in_client(
-    uow: UnitOfWork,
+    uow: MatchmakingUow,
     *,
     check: ClientCheck,
     identity: ClientIdentity,
@@ -226,7 +256,7 @@ def is_audited(refusal: Unauthorized) -> bool:
 
 
 async def audit_refusal(
-    uow: UnitOfWork, *, check: ClientCheck, refusal: Unauthorized, actor: Actor
+    uow: MatchmakingUow, *, check: ClientCheck, refusal: Unauthorized, actor: Actor
 ) -> None:
     """Audit a refused credential; the reason is ours ("ticket expired", "bad token") and the
     credential never goes in."""

@@ -15,18 +15,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import Any, TypeGuard
 
 from gamekeeper.core import audit
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.errors import InvalidInput, Unavailable
 from gamekeeper.core.identity import games
-from gamekeeper.core.identity.secrets import SecretBox
 from gamekeeper.core.identity.types import Game
 from gamekeeper.core.matchmaking.steam_ticket import app_key_from_hex
-
-if TYPE_CHECKING:
-    from gamekeeper.core.uow import UnitOfWork
+from gamekeeper.core.matchmaking.store import MatchmakingUow
+from gamekeeper.core.secrets import SecretBox
 
 SETTINGS_KEY = "battleplace"
 DEFAULT_TICKET_MAX_AGE = 600
@@ -106,13 +104,13 @@ def project_settings(game: Game) -> ProjectSettings:
     return settings_of(game.id, _stored(game.settings))
 
 
-async def get_project_settings(uow: UnitOfWork, game_id: str) -> ProjectSettings:
+async def get_project_settings(uow: MatchmakingUow, game_id: str) -> ProjectSettings:
     """The project's settings, or GameNotFound."""
     return project_settings(await games.get_game(uow, game_id))
 
 
 async def update_project_settings(
-    uow: UnitOfWork, *, game_id: str, changes: dict[str, Any], box: SecretBox, actor: Actor
+    uow: MatchmakingUow, *, game_id: str, changes: dict[str, Any], box: SecretBox, actor: Actor
 ) -> ProjectSettings:
     """Change the given fields; fields left out keep their value, None clears a secret."""
     unknown = set(changes) - CHANGEABLE
@@ -163,7 +161,9 @@ def _secret(name: str, value: str) -> str:
     return value
 
 
-async def _audit(uow: UnitOfWork, *, game_id: str, changes: dict[str, Any], actor: Actor) -> None:
+async def _audit(
+    uow: MatchmakingUow, *, game_id: str, changes: dict[str, Any], actor: Actor
+) -> None:
     secrets = {
         name: "cleared" if changes[name] is None else "set" for name in _SEALED if name in changes
     }

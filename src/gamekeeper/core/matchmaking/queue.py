@@ -8,12 +8,12 @@ from typing import Any
 
 import msgspec
 
-from gamekeeper.core.events.domain import MatchRequestCancelled, MatchRequestPlaced
 from gamekeeper.core.matchmaking import ratings
 from gamekeeper.core.matchmaking.errors import InvalidMatchRequest
+from gamekeeper.core.matchmaking.events import MatchRequestCancelled, MatchRequestPlaced
+from gamekeeper.core.matchmaking.store import MatchmakingUow
 from gamekeeper.core.matchmaking.tokens import ClientPrincipal, new_request_id
 from gamekeeper.core.matchmaking.types import MatchRequest, MatchSession
-from gamekeeper.core.uow import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,7 @@ def _check(
 
 
 async def enqueue_request(
-    uow: UnitOfWork,
+    uow: MatchmakingUow,
     *,
     client: ClientPrincipal,
     team_sizes: list[int],
@@ -90,7 +90,7 @@ async def enqueue_request(
 
 
 async def _own_request(
-    uow: UnitOfWork, client: ClientPrincipal, request_id: str
+    uow: MatchmakingUow, client: ClientPrincipal, request_id: str
 ) -> MatchRequest | None:
     request = await uow.matchmaking.get_request(request_id)
     if (
@@ -102,7 +102,7 @@ async def _own_request(
     return request
 
 
-async def cancel_request(uow: UnitOfWork, *, client: ClientPrincipal, request_id: str) -> bool:
+async def cancel_request(uow: MatchmakingUow, *, client: ClientPrincipal, request_id: str) -> bool:
     """Take a waiting request out of the queue; a no-op (False) once matched or failed."""
     request = await _own_request(uow, client, request_id)
     if request is None or not await uow.matchmaking.cancel_request(request_id, uow.now()):
@@ -112,7 +112,7 @@ async def cancel_request(uow: UnitOfWork, *, client: ClientPrincipal, request_id
 
 
 async def request_status(
-    uow: UnitOfWork, *, client: ClientPrincipal, request_id: str
+    uow: MatchmakingUow, *, client: ClientPrincipal, request_id: str
 ) -> RequestStatus | None:
     """A request and, once matched, its session; None if the client has no such request."""
     request = await _own_request(uow, client, request_id)

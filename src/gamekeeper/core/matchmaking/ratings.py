@@ -9,62 +9,19 @@ board. The engine matches on ``mu``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Protocol
 
 from openskill.models import PlackettLuce
 
-if TYPE_CHECKING:
-    from gamekeeper.core.uow import UnitOfWork
-
-CONSERVATIVE_K = 3.0
-"""Deviations below the mean for the public rating: 99.7 % sure the skill is at least that."""
+from gamekeeper.core.matchmaking.store import MatchmakingUow
+from gamekeeper.core.matchmaking.types import PlayerStats, SkillRating
 
 
 @cache
 def _model() -> PlackettLuce:
     return PlackettLuce()
-
-
-@dataclass(frozen=True, slots=True)
-class SkillRating:
-    game_id: str
-    player_id: str
-    mu: float
-    sigma: float
-    matches: int = 0  # rated sessions played
-    updated_at: datetime | None = None  # None: never rated
-
-    @property
-    def conservative(self) -> float:
-        return self.mu - CONSERVATIVE_K * self.sigma
-
-
-@dataclass(frozen=True, slots=True)
-class PlayerStats:
-    rating: float  # conservative
-    rank: int | None  # 1 + players of the project rated strictly higher; None if never rated
-
-
-class RatingStore(Protocol):
-    async def rating(self, game_id: str, player_id: str) -> SkillRating | None: ...
-
-    async def lock_ratings(
-        self, starting: Sequence[SkillRating], at: datetime
-    ) -> dict[str, SkillRating]:
-        """Each player's rating, stored from ``starting`` if new, locked until the end of the
-        transaction (all of one game)."""
-        ...
-
-    async def save_ratings(self, ratings: Sequence[SkillRating]) -> None:
-        """Insert or replace each rating."""
-        ...
-
-    async def count_above(self, game_id: str, conservative: float) -> int:
-        """How many players of the game have a conservative rating strictly above this."""
-        ...
 
 
 def default_rating(game_id: str, player_id: str) -> SkillRating:
@@ -91,14 +48,14 @@ def rate(
     ]
 
 
-async def current_rating(uow: UnitOfWork, *, game_id: str, player_id: str) -> SkillRating:
+async def current_rating(uow: MatchmakingUow, *, game_id: str, player_id: str) -> SkillRating:
     """The player's rating in the project, or the starting rating if they have none yet."""
     stored = await uow.match_results.rating(game_id, player_id)
     return stored or default_rating(game_id, player_id)
 
 
 async def apply_ranks(
-    uow: UnitOfWork, *, game_id: str, teams: Sequence[Sequence[str]], ranks: Sequence[int]
+    uow: MatchmakingUow, *, game_id: str, teams: Sequence[Sequence[str]], ranks: Sequence[int]
 ) -> list[list[SkillRating]]:
     """Rate a finished session's players (ids by team) by their teams' ranks and store it.
 
@@ -114,7 +71,7 @@ async def apply_ranks(
     return after
 
 
-async def player_stats(uow: UnitOfWork, *, game_id: str, player_id: str) -> PlayerStats:
+async def player_stats(uow: MatchmakingUow, *, game_id: str, player_id: str) -> PlayerStats:
     """The player's conservative rating and place among the project's rated players."""
     stored = await uow.match_results.rating(game_id, player_id)
     if stored is None:

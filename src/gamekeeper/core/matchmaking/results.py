@@ -18,25 +18,23 @@ Each report locks the session row first, so concurrent reports end a session exa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Protocol
 
 from gamekeeper.core.errors import Forbidden, InvalidInput, NotFound
-from gamekeeper.core.events.domain import GameServerChanged
 from gamekeeper.core.events.outbox import record_event
-from gamekeeper.core.events.registry import RatedPlayer, SessionResult
 from gamekeeper.core.matchmaking import ratings
 from gamekeeper.core.matchmaking.errors import SessionClosed
-from gamekeeper.core.matchmaking.ratings import RatingStore
+from gamekeeper.core.matchmaking.events import GameServerChanged, RatedPlayer, SessionResult
+from gamekeeper.core.matchmaking.store import MatchmakingUow
 from gamekeeper.core.matchmaking.tokens import SERVER, ClientPrincipal
-from gamekeeper.core.matchmaking.types import GameServer
-
-if TYPE_CHECKING:
-    from gamekeeper.core.uow import UnitOfWork
-
-ReportStatus = Literal["finished", "cancelled"]
-SessionStatus = Literal["open", "finished", "cancelled"]
+from gamekeeper.core.matchmaking.types import (
+    OpenSession,
+    Outcome,
+    Report,
+    ReportStatus,
+    SkillRating,
+)
+from gamekeeper.core.owners.types import Owner
 
 
 class SessionNotFound(NotFound):
@@ -51,71 +49,6 @@ class SessionNotYours(Forbidden):
 
 class InvalidResult(InvalidInput):
     code = "invalid_result"
-
-
-@dataclass(frozen=True, slots=True)
-class Report:
-    status: ReportStatus
-    ranks: tuple[int, ...] | None  # dense; None for a cancelled report without ranks
-
-    def agrees_with(self, other: Report) -> bool:
-        if self.status == "cancelled" or other.status == "cancelled":
-            return self.status == other.status
-        return self.ranks == other.ranks
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    request_id: str
-    player_id: str
-    team_index: int
-
-
-@dataclass(frozen=True, slots=True)
-class OpenSession:
-    """A session as results see it, read under lock."""
-
-    id: str
-    game_id: str
-    team_count: int
-    server_name: str | None
-    status: SessionStatus
-    members: tuple[Member, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    status: Literal["finished", "cancelled"]
-    ranks: tuple[int, ...] | None
-    decided_by: Literal["server", "clients", "timeout"]
-
-
-class ResultStore(RatingStore, Protocol):
-    async def session_of_request(self, request_id: str) -> tuple[str, str] | None:
-        """(session id, player id) of the request's place in a session, if it has one."""
-        ...
-
-    async def lock_session(self, session_id: str) -> OpenSession | None: ...
-
-    async def put_report(
-        self, session_id: str, reporter: str, report: Report, at: datetime
-    ) -> None: ...
-
-    async def reports(self, session_id: str) -> dict[str, Report]: ...
-
-    async def close_session(
-        self, session_id: str, *, outcome: Outcome, rated: bool, at: datetime
-    ) -> None: ...
-
-    async def stale_sessions(self, before: datetime, limit: int) -> list[str]:
-        """Ids of sessions still open that were formed before ``before``, oldest first."""
-        ...
-
-    async def free_server(
-        self, game_id: str, name: str, session_id: str, at: datetime
-    ) -> GameServer | None:
-        """Clear the server's session if it is still this one; the freed server, or None."""
-        ...
 
 
 def check_report(status: ReportStatus, ranks: Sequence[int] | None, *, teams: int) -> Report:
@@ -135,7 +68,7 @@ def check_report(status: ReportStatus, ranks: Sequence[int] | None, *, teams: in
 
 
 async def report_by_client(
-    uow: UnitOfWork,
+    uow: MatchmakingUow,
     *,
     client: ClientPrincipal,
     request_id: str,
@@ -156,7 +89,7 @@ async def report_by_client(
 
 
 async def report_by_server(
-    uow: UnitOfWork,
+    uow: MatchmakingUow,
     *,
     project_id: str,
     session_id: str,
@@ -173,7 +106,7 @@ async def report_by_server(
 
 
 async def _submit(
-    uow: UnitOfWork,
+    uow: MatchmakingUow,
     session: OpenSession,
     reporter: str,
     status: ReportStatus,
@@ -216,10 +149,10 @@ def _ratable(session: OpenSession, outcome: Outcome) -> bool:
     )
 
 
-async def _close(uow: UnitOfWork, session: OpenSession, outcome: Outcome) -> None:
+async def _close(uow: MatchmakingUow, session: OpenSession, outcome: Outcome) -> None:
     now = uow.now()
     rated = _ratable(session, outcome)
-    after: dict[str, ratings.SkillRating] = {}
+    after: dict[str, SkillRating] = {}
     if rated and outcome.ranks is not None:
         teams = [
             [m.player_id for m in session.members if m.team_index == t]
@@ -253,11 +186,13 @@ async def _close(uow: UnitOfWork, session: OpenSession, outcome: Outcome) -> Non
         players=players,
     )
     await record_event(
-        uow, "session.result", payload, game_id=session.game_id, aggregate_id=session.id
+        uow, "session.result", payload, owner=Owner.game(session.game_id), aggregate_id=session.id
     )
 
 
-async def abandon_stale_sessions(uow: UnitOfWork, *, older_than: datetime, limit: int = 100) -> int:
+async def abandon_stale_sessions(
+    uow: MatchmakingUow, *, older_than: datetime, limit: int = 100
+) -> int:
     """End sessions nobody reported on before ``older_than`` as cancelled, freeing their servers.
 
     A server that died mid-session, or a client that never reports, would otherwise keep the

@@ -8,13 +8,13 @@ from typing import Any
 
 import msgspec
 
-from gamekeeper.core.events.domain import GameServerChanged
 from gamekeeper.core.matchmaking.errors import (
     InvalidMatchRequest,
     ServerNotRegistered,
 )
+from gamekeeper.core.matchmaking.events import GameServerChanged
+from gamekeeper.core.matchmaking.store import MatchmakingUow
 from gamekeeper.core.matchmaking.types import GameServer, MatchSession
-from gamekeeper.core.uow import UnitOfWork
 
 DEFAULT_TIMEOUT = 60
 MAX_TIMEOUT = 3600
@@ -28,7 +28,7 @@ def _check_name(name: str) -> None:
 
 
 async def register_server(
-    uow: UnitOfWork,
+    uow: MatchmakingUow,
     *,
     project_id: str,
     name: str,
@@ -62,7 +62,7 @@ async def register_server(
     return server
 
 
-async def unregister_server(uow: UnitOfWork, *, project_id: str, name: str) -> None:
+async def unregister_server(uow: MatchmakingUow, *, project_id: str, name: str) -> None:
     """Stop offering a server for new sessions (the one it hosts, if any, goes on)."""
     _check_name(name)
     existing = await uow.matchmaking.get_server(project_id, name)
@@ -74,7 +74,7 @@ async def unregister_server(uow: UnitOfWork, *, project_id: str, name: str) -> N
     uow.emit(GameServerChanged(gone))
 
 
-async def take_sessions(uow: UnitOfWork, *, project_id: str, name: str) -> list[MatchSession]:
+async def take_sessions(uow: MatchmakingUow, *, project_id: str, name: str) -> list[MatchSession]:
     """Sessions assigned to this server that it has not fetched before."""
     _check_name(name)
     return await uow.matchmaking.take_unfetched_sessions(project_id, name, uow.now())

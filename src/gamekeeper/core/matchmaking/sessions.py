@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from gamekeeper.core.events.outbox import NewEvent, record_events
-from gamekeeper.core.events.registry import MatchFailed, MatchFound
 from gamekeeper.core.matchmaking.engine_types import Match, QueuedRequest, TickOutcome
+from gamekeeper.core.matchmaking.events import MatchFailed, MatchFound
+from gamekeeper.core.matchmaking.store import MatchmakingUow
 from gamekeeper.core.matchmaking.tokens import new_session_id
 from gamekeeper.core.matchmaking.types import (
     FailureReason,
@@ -23,7 +24,7 @@ from gamekeeper.core.matchmaking.types import (
     MatchSession,
     Participant,
 )
-from gamekeeper.core.uow import UnitOfWork
+from gamekeeper.core.owners.types import Owner
 
 
 @dataclass(slots=True)
@@ -35,7 +36,10 @@ class TickRecord:
 
 
 def _session(
-    match: Match, requests: Mapping[str, MatchRequest], server: GameServer | None, uow: UnitOfWork
+    match: Match,
+    requests: Mapping[str, MatchRequest],
+    server: GameServer | None,
+    uow: MatchmakingUow,
 ) -> MatchSession:
     project_id, team_sizes, match_tag, server_tag = match.pool
     members = tuple(
@@ -63,7 +67,7 @@ def _session(
 
 
 async def record_tick(
-    uow: UnitOfWork,
+    uow: MatchmakingUow,
     outcome: TickOutcome,
     *,
     requests: Mapping[str, MatchRequest],
@@ -99,7 +103,7 @@ async def record_tick(
     return record
 
 
-async def _record_events(uow: UnitOfWork, record: TickRecord) -> None:
+async def _record_events(uow: MatchmakingUow, record: TickRecord) -> None:
     events = []
     for session in record.sessions:
         teams: list[list[str]] = [[] for _ in session.team_sizes]
@@ -112,8 +116,8 @@ async def _record_events(uow: UnitOfWork, record: TickRecord) -> None:
             server_tag=session.server_tag,
             server=session.server_name,
         )
-        events.append(NewEvent("match.found", payload, session.game_id, session.id))
+        events.append(NewEvent("match.found", payload, Owner.game(session.game_id), session.id))
     for request, reason in record.failed:
         failed = MatchFailed(request_id=request.id, player_id=request.player_id, reason=reason)
-        events.append(NewEvent("match.failed", failed, request.game_id, request.id))
+        events.append(NewEvent("match.failed", failed, Owner.game(request.game_id), request.id))
     await record_events(uow, events)

@@ -6,11 +6,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from gamekeeper.core.identity.store import IdentityUow
 from gamekeeper.core.matchmaking.types import (
     FailureReason,
     GameServer,
     MatchRequest,
     MatchSession,
+    OpenSession,
+    Outcome,
+    Report,
+    SkillRating,
 )
 
 
@@ -53,3 +58,60 @@ class MatchmakingStore(Protocol):
     async def claim_server(
         self, game_id: str, name: str, session_id: str, now: datetime
     ) -> bool: ...
+
+
+class RatingStore(Protocol):
+    async def rating(self, game_id: str, player_id: str) -> SkillRating | None: ...
+
+    async def lock_ratings(
+        self, starting: Sequence[SkillRating], at: datetime
+    ) -> dict[str, SkillRating]:
+        """Each player's rating, stored from ``starting`` if new, locked until the end of the
+        transaction (all of one game)."""
+        ...
+
+    async def save_ratings(self, ratings: Sequence[SkillRating]) -> None:
+        """Insert or replace each rating."""
+        ...
+
+    async def count_above(self, game_id: str, conservative: float) -> int:
+        """How many players of the game have a conservative rating strictly above this."""
+        ...
+
+
+class ResultStore(RatingStore, Protocol):
+    async def session_of_request(self, request_id: str) -> tuple[str, str] | None:
+        """(session id, player id) of the request's place in a session, if it has one."""
+        ...
+
+    async def lock_session(self, session_id: str) -> OpenSession | None: ...
+
+    async def put_report(
+        self, session_id: str, reporter: str, report: Report, at: datetime
+    ) -> None: ...
+
+    async def reports(self, session_id: str) -> dict[str, Report]: ...
+
+    async def close_session(
+        self, session_id: str, *, outcome: Outcome, rated: bool, at: datetime
+    ) -> None: ...
+
+    async def stale_sessions(self, before: datetime, limit: int) -> list[str]:
+        """Ids of sessions still open that were formed before ``before``, oldest first."""
+        ...
+
+    async def free_server(
+        self, game_id: str, name: str, session_id: str, at: datetime
+    ) -> GameServer | None:
+        """Clear the server's session if it is still this one; the freed server, or None."""
+        ...
+
+
+class MatchmakingUow(IdentityUow, Protocol):
+    """Matchmaking services: the queue and sessions, results and ratings."""
+
+    @property
+    def matchmaking(self) -> MatchmakingStore: ...
+
+    @property
+    def match_results(self) -> ResultStore: ...

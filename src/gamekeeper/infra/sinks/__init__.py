@@ -12,31 +12,10 @@ when the broker accepted it and otherwise a short reason fit for a log line.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol
-
-import msgspec
-
-from gamekeeper.core.events.types import Event
+from gamekeeper.infra.sinks.base import Body, Sink
 from gamekeeper.settings import Settings
 
 __all__ = ["Body", "Sink", "make_sinks"]
-
-Body = Callable[[Event], dict[str, Any]]
-"""Builds the JSON body of an event; ``Event.envelope`` unless a dialect needs its own shape."""
-
-
-class Sink(Protocol):
-    name: str
-
-    async def start(self) -> None:
-        """Connect and check the destination; raise ``Unavailable`` if it cannot be reached."""
-
-    async def close(self) -> None: ...
-
-    async def publish(self, events: Sequence[Event]) -> list[str | None]:
-        """Per event, in order: ``None`` when the broker accepted it, else why not."""
-        ...
 
 
 def make_sinks(settings: Settings) -> list[Sink]:
@@ -64,13 +43,3 @@ def make_sinks(settings: Settings) -> list[Sink]:
             )
         )
     return sinks
-
-
-def encode(body: Body, event: Event) -> bytes:
-    return msgspec.json.encode(body(event))
-
-
-def describe(exc: BaseException) -> str:
-    """A one-line reason for a failed delivery."""
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

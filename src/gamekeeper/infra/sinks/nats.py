@@ -25,7 +25,7 @@ from nats.js.errors import BadRequestError
 
 from gamekeeper.core.errors import Unavailable
 from gamekeeper.core.events.types import Event
-from gamekeeper.infra.sinks import Body, describe, encode
+from gamekeeper.infra.sinks.base import Body, describe, encode
 
 __all__ = ["NatsSink"]
 

@@ -19,7 +19,7 @@ from aiobotocore.session import get_session
 
 from gamekeeper.core.errors import Unavailable
 from gamekeeper.core.events.types import Event
-from gamekeeper.infra.sinks import Body, describe, encode
+from gamekeeper.infra.sinks.base import Body, describe, encode
 
 __all__ = ["SqsSink"]
 

@@ -13,7 +13,7 @@ from gamekeeper.core.accounts.errors import RedirectNotAllowed, TooManyAttempts
 from gamekeeper.core.accounts.links import _redirect
 from gamekeeper.core.accounts.types import AccountContext, AccountPolicy
 from gamekeeper.core.errors import InvalidInput
-from gamekeeper.core.identity.sessions import SessionPolicy
+from gamekeeper.core.identity.types import SessionPolicy
 
 pytestmark = pytest.mark.anyio
 ORIGINS = ("https://play.example.com", "http://localhost:3000")

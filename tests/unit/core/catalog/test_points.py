@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from gamekeeper.core.catalog.points import Award, Cap, Caps, Tally, award
+from gamekeeper.core.catalog.points import award
+from gamekeeper.core.catalog.types import Award, Cap, Caps, Tally
 
 TODAY = date(2026, 1, 1)
 

@@ -10,11 +10,14 @@ from urllib.parse import parse_qs
 import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
+import gamekeeper.domains  # noqa: F401  (registers every domain's events)
 from gamekeeper.core.errors import InvalidInput
 from gamekeeper.core.events import policy
-from gamekeeper.core.events.registry import GameUpdated, check_types, describe, payload_of
+from gamekeeper.core.events.registry import check_types, describe, payload_of
 from gamekeeper.core.events.store import WebhookFormat
 from gamekeeper.core.events.types import Event
+from gamekeeper.core.identity.events import GameUpdated
+from gamekeeper.core.owners.types import Owner
 from gamekeeper.infra.webhook_request import build
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -22,7 +25,7 @@ NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 EVENT = Event(
     id="0b8c2a56-8a43-4b33-9b1e-3f7d2a1c9e10",
     type="game.updated",
-    game_id="g1",
+    owner=Owner.game("g1"),
     aggregate_id="g1",
     payload={"gameId": "g1", "fields": ["name"], "live": True, "note": None},
     occurred_at=NOW,

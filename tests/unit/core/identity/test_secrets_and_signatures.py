@@ -9,8 +9,9 @@ import pytest
 
 from gamekeeper.core.errors import Unauthorized
 from gamekeeper.core.identity import hmac_auth
-from gamekeeper.core.identity.secrets import SecretBox, hash_secret, new_key
+from gamekeeper.core.identity.keys import new_key
 from gamekeeper.core.identity.types import KeyKind
+from gamekeeper.core.secrets import SecretBox, hash_secret
 
 
 def test_keys_carry_their_kind_prefix_and_256_bits():

@@ -7,20 +7,18 @@ from datetime import UTC, datetime
 import pytest
 
 from gamekeeper.core.matchmaking.ratings import (
-    CONSERVATIVE_K,
-    SkillRating,
     current_rating,
     default_rating,
     player_stats,
     rate,
 )
-from gamekeeper.core.matchmaking.results import (
-    InvalidResult,
+from gamekeeper.core.matchmaking.results import InvalidResult, check_report, decide
+from gamekeeper.core.matchmaking.types import (
+    CONSERVATIVE_K,
     Member,
     OpenSession,
     Report,
-    check_report,
-    decide,
+    SkillRating,
 )
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)

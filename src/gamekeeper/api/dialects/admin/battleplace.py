@@ -12,7 +12,7 @@ import msgspec
 from litestar import get, put
 from litestar.params import FromPath, JSONBody
 
-from gamekeeper.api.deps import ActorDep, RuntimeDep, Uow
+from gamekeeper.api.deps import ActorDep, ReadUow, RuntimeDep, WriteUow
 from gamekeeper.api.dialects.admin.schemas import UNSET, Unset, Wire
 from gamekeeper.core.matchmaking import projects
 from gamekeeper.core.matchmaking.projects import ProjectSettings
@@ -47,21 +47,23 @@ class BattlePlaceSettingsOut(Wire):
 
 
 @get("/games/{game_id:str}/battleplace")
-async def get_battleplace_settings(game_id: FromPath[str], uow: Uow) -> BattlePlaceSettingsOut:
-    return BattlePlaceSettingsOut.of(await projects.get_project_settings(uow, game_id))
+async def get_battleplace_settings(
+    game_id: FromPath[str], read_uow: ReadUow
+) -> BattlePlaceSettingsOut:
+    return BattlePlaceSettingsOut.of(await projects.get_project_settings(read_uow, game_id))
 
 
 @put("/games/{game_id:str}/battleplace")
 async def put_battleplace_settings(
     game_id: FromPath[str],
     data: JSONBody[BattlePlaceSettingsIn],
-    uow: Uow,
+    write_uow: WriteUow,
     runtime: RuntimeDep,
     actor: ActorDep,
 ) -> BattlePlaceSettingsOut:
     changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not UNSET}
     updated = await projects.update_project_settings(
-        uow, game_id=game_id, changes=changes, box=runtime.box, actor=actor
+        write_uow, game_id=game_id, changes=changes, box=runtime.box, actor=actor
     )
     return BattlePlaceSettingsOut.of(updated)
 

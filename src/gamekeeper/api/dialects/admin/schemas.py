@@ -123,12 +123,16 @@ class KeyCreate(Wire):
     kind: Literal["server", "test", "internal", "operator"]
     scopes: Scopes | None = None
     name: Name | None = None
+    test_mode: bool = False  # operator keys: sk_test_… instead of sk_live_…
 
 
 class KeyOut(Wire):
     id: str
-    game_id: str
+    owner_kind: str
+    owner_id: str
+    game_id: str | None  # the owner, when it is a game
     kind: str
+    test_mode: bool
     prefix: str
     scopes: list[str]
     name: str | None
@@ -140,8 +144,11 @@ class KeyOut(Wire):
     def of(cls, value: Credential) -> KeyOut:
         return cls(
             id=value.id,
+            owner_kind=value.owner.kind.value,
+            owner_id=value.owner.id,
             game_id=value.game_id,
             kind=value.kind.value,
+            test_mode=value.test_mode,
             prefix=value.prefix,
             scopes=list(value.scopes),
             name=value.name,
@@ -158,6 +165,7 @@ class KeyCreated(Wire):
     prefix: str
     scopes: list[str]
     name: str | None
+    test_mode: bool
     created_at: datetime
 
     @classmethod
@@ -170,6 +178,7 @@ class KeyCreated(Wire):
             prefix=c.prefix,
             scopes=list(c.scopes),
             name=c.name,
+            test_mode=c.test_mode,
             created_at=c.created_at,
         )
 

@@ -9,7 +9,7 @@ import msgspec
 from litestar import delete, post
 from litestar.params import FromPath, JSONBody
 
-from gamekeeper.api.deps import ActorDep, Uow
+from gamekeeper.api.deps import ActorDep, WriteUow
 from gamekeeper.api.dialects.admin.schemas import Wire
 from gamekeeper.core.catalog import tokens
 from gamekeeper.core.catalog.types import GameToken
@@ -43,10 +43,10 @@ class TokenOut(Wire):
 
 @post("/games/{game_id:str}/tokens")
 async def associate_token(
-    game_id: FromPath[str], data: JSONBody[TokenCreate], uow: Uow, actor: ActorDep
+    game_id: FromPath[str], data: JSONBody[TokenCreate], write_uow: WriteUow, actor: ActorDep
 ) -> TokenOut:
     token = await tokens.associate_token(
-        uow,
+        write_uow,
         game_id=game_id,
         address=data.token_address,
         symbol=data.symbol,
@@ -58,9 +58,9 @@ async def associate_token(
 
 @delete("/games/{game_id:str}/tokens/{token_address:str}")
 async def dissociate_token(
-    game_id: FromPath[str], token_address: FromPath[str], uow: Uow, actor: ActorDep
+    game_id: FromPath[str], token_address: FromPath[str], write_uow: WriteUow, actor: ActorDep
 ) -> None:
-    await tokens.dissociate_token(uow, game_id=game_id, address=token_address, actor=actor)
+    await tokens.dissociate_token(write_uow, game_id=game_id, address=token_address, actor=actor)
 
 
 ROUTES = [associate_token, dissociate_token]

@@ -33,7 +33,9 @@ class WebhookUpdate(Wire):
 
 class WebhookOut(Wire):
     id: str
-    game_id: str
+    owner_kind: str
+    owner_id: str
+    game_id: str | None  # the owner, when it is a game
     url: str
     event_types: list[str]
     format: str
@@ -48,7 +50,9 @@ class WebhookOut(Wire):
     def of(cls, value: Webhook) -> WebhookOut:
         return cls(
             id=value.id,
-            game_id=value.game_id,
+            owner_kind=value.owner.kind.value,
+            owner_id=value.owner.id,
+            game_id=value.owner.game_id,
             url=value.url,
             event_types=list(value.event_types),
             format=value.format.value,

@@ -1,4 +1,8 @@
-"""Admin API: a game's webhooks, their secrets and deliveries."""
+"""Admin API: an owner's webhooks, their secrets and deliveries.
+
+Mounted under each owner's path (``/games/{id}``, ``/operators/{id}``, ``/platforms/{id}``;
+``owners.owned_router``), which provides the ``owner`` dependency.
+"""
 
 from __future__ import annotations
 
@@ -8,98 +12,100 @@ import msgspec
 from litestar import delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from gamekeeper.api.deps import ActorDep, RuntimeDep, Uow
+from gamekeeper.api.deps import ActorDep, OwnerDep, ReadUow, RuntimeDep, WriteUow
 from gamekeeper.api.dialects.admin import webhook_schemas as s
 from gamekeeper.core.events import webhooks
 from gamekeeper.core.events.store import WebhookFormat
-from gamekeeper.core.identity.games import get_game
+from gamekeeper.core.identity.owners import check_owner
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
-BASE = "/games/{game_id:str}/webhooks"
+BASE = "/webhooks"
 
 
 @post(BASE)
 async def create_webhook(
-    game_id: FromPath[str],
+    owner: OwnerDep,
     data: JSONBody[s.WebhookCreate],
-    uow: Uow,
+    write_uow: WriteUow,
     runtime: RuntimeDep,
     actor: ActorDep,
 ) -> s.WebhookCreated:
-    await get_game(uow, game_id)
+    await check_owner(write_uow, owner)
     webhook, secret = await webhooks.create_webhook(
-        uow, game_id=game_id, url=data.url, event_types=data.event_types,
+        write_uow, owner=owner, url=data.url, event_types=data.event_types,
         fmt=WebhookFormat(data.format), secret=data.secret, box=runtime.box, actor=actor,
     )  # fmt: skip
     return s.WebhookCreated(**msgspec.structs.asdict(s.WebhookOut.of(webhook)), secret=secret)
 
 
 @get(BASE)
-async def list_webhooks(game_id: FromPath[str], uow: Uow) -> s.WebhookList:
-    await get_game(uow, game_id)
-    found = await webhooks.list_webhooks(uow, game_id=game_id)
+async def list_webhooks(owner: OwnerDep, read_uow: ReadUow) -> s.WebhookList:
+    await check_owner(read_uow, owner)
+    found = await webhooks.list_webhooks(read_uow, owner=owner)
     return s.WebhookList(items=[s.WebhookOut.of(w) for w in found])
 
 
 @get(BASE + "/{webhook_id:str}")
-async def get_webhook(game_id: FromPath[str], webhook_id: FromPath[str], uow: Uow) -> s.WebhookOut:
-    return s.WebhookOut.of(await webhooks.get_webhook(uow, game_id=game_id, webhook_id=webhook_id))
+async def get_webhook(
+    owner: OwnerDep, webhook_id: FromPath[str], read_uow: ReadUow
+) -> s.WebhookOut:
+    return s.WebhookOut.of(await webhooks.get_webhook(read_uow, owner=owner, webhook_id=webhook_id))
 
 
 @patch(BASE + "/{webhook_id:str}")
 async def update_webhook(
-    game_id: FromPath[str],
+    owner: OwnerDep,
     webhook_id: FromPath[str],
     data: JSONBody[s.WebhookUpdate],
-    uow: Uow,
+    write_uow: WriteUow,
     actor: ActorDep,
 ) -> s.WebhookOut:
     changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
     updated = await webhooks.update_webhook(
-        uow, game_id=game_id, webhook_id=webhook_id, changes=changes, actor=actor
+        write_uow, owner=owner, webhook_id=webhook_id, changes=changes, actor=actor
     )
     return s.WebhookOut.of(updated)
 
 
 @delete(BASE + "/{webhook_id:str}")
 async def delete_webhook(
-    game_id: FromPath[str], webhook_id: FromPath[str], uow: Uow, actor: ActorDep
+    owner: OwnerDep, webhook_id: FromPath[str], write_uow: WriteUow, actor: ActorDep
 ) -> None:
-    await webhooks.delete_webhook(uow, game_id=game_id, webhook_id=webhook_id, actor=actor)
+    await webhooks.delete_webhook(write_uow, owner=owner, webhook_id=webhook_id, actor=actor)
 
 
 @post(BASE + "/{webhook_id:str}/secret", status_code=200)
 async def rotate_secret(
-    game_id: FromPath[str],
+    owner: OwnerDep,
     webhook_id: FromPath[str],
     data: JSONBody[s.SecretRotate],
-    uow: Uow,
+    write_uow: WriteUow,
     runtime: RuntimeDep,
     actor: ActorDep,
 ) -> s.SecretOut:
     secret = await webhooks.rotate_secret(
-        uow, game_id=game_id, webhook_id=webhook_id, secret=data.secret, box=runtime.box,
+        write_uow, owner=owner, webhook_id=webhook_id, secret=data.secret, box=runtime.box,
         actor=actor,
     )  # fmt: skip
     return s.SecretOut(secret=secret)
 
 
 @post(BASE + "/{webhook_id:str}/test", status_code=202)
-async def send_test(game_id: FromPath[str], webhook_id: FromPath[str], uow: Uow) -> s.TestSent:
-    event_id = await webhooks.send_test_event(uow, game_id=game_id, webhook_id=webhook_id)
+async def send_test(owner: OwnerDep, webhook_id: FromPath[str], write_uow: WriteUow) -> s.TestSent:
+    event_id = await webhooks.send_test_event(write_uow, owner=owner, webhook_id=webhook_id)
     return s.TestSent(event_id=event_id)
 
 
 @get(BASE + "/{webhook_id:str}/deliveries")
 async def list_deliveries(
-    game_id: FromPath[str],
+    owner: OwnerDep,
     webhook_id: FromPath[str],
-    uow: Uow,
+    read_uow: ReadUow,
     limit: Limit = 50,
     before: FromQuery[str | None] = None,
 ) -> s.DeliveryPage:
     found = await webhooks.list_deliveries(
-        uow, game_id=game_id, webhook_id=webhook_id, limit=limit, before=before
+        read_uow, owner=owner, webhook_id=webhook_id, limit=limit, before=before
     )
     next_before = found[-1].id if len(found) == limit else None
     return s.DeliveryPage(items=[s.DeliveryOut.of(d) for d in found], next_before=next_before)
@@ -107,14 +113,14 @@ async def list_deliveries(
 
 @post(BASE + "/{webhook_id:str}/deliveries/{delivery_id:str}/replay", status_code=202)
 async def replay_delivery(
-    game_id: FromPath[str],
+    owner: OwnerDep,
     webhook_id: FromPath[str],
     delivery_id: FromPath[str],
-    uow: Uow,
+    write_uow: WriteUow,
     actor: ActorDep,
 ) -> s.DeliveryOut:
     replayed = await webhooks.replay_delivery(
-        uow, game_id=game_id, webhook_id=webhook_id, delivery_id=delivery_id, actor=actor
+        write_uow, owner=owner, webhook_id=webhook_id, delivery_id=delivery_id, actor=actor
     )
     return s.DeliveryOut.of(replayed)
 

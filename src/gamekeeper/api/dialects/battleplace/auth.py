@@ -18,15 +18,13 @@ from litestar.params import JSONBody
 
 from gamekeeper.api.deps import ActorDep, RuntimeDep
 from gamekeeper.api.guards import refuse_locked_out
-from gamekeeper.api.runtime import Runtime
-from gamekeeper.core.audit import Actor
 from gamekeeper.core.errors import Unauthorized
-from gamekeeper.core.matchmaking import client_auth as steps
 from gamekeeper.core.matchmaking.client_auth import (
-    AuthenticatedClient,
     ClientAuthServices,
     ClientCredentials,
+    authenticate_client,
 )
+from gamekeeper.runtime import Runtime
 
 # The largest credential is an encrypted app ticket: 4 KiB at most, sent as hex.
 MAX_AUTH_BODY = 16 * 1024
@@ -81,30 +79,20 @@ async def client_auth(
     data: JSONBody[ClientAuthIn], runtime: RuntimeDep, actor: ActorDep
 ) -> ClientAuthOut:
     try:
-        client = await _authenticate(runtime, data, actor)
+        client = await authenticate_client(
+            runtime.db,
+            project_id=data.project_id,
+            auth=data.auth.credentials(),
+            services=services(runtime),
+            actor=actor,
+            now=runtime.clock(),
+        )
     except Unauthorized:
         await runtime.limiter.hit("auth_failure", actor.ip or "unknown")
         raise
     return ClientAuthOut(
         client_token=client.client_token, name=client.name, picture_url=client.picture_url
     )
-
-
-async def _authenticate(runtime: Runtime, data: ClientAuthIn, actor: Actor) -> AuthenticatedClient:
-    credentials, db, needs = data.auth.credentials(), runtime.db, services(runtime)
-    async with db.read() as uow:
-        check = await steps.check_client(uow, project_id=data.project_id, auth=credentials)
-    try:
-        identity = await steps.verify_client(check, credentials, needs, now=runtime.clock())
-    except Unauthorized as exc:
-        if steps.is_audited(exc):
-            async with db.transaction() as uow:
-                await steps.audit_refusal(uow, check=check, refusal=exc, actor=actor)
-        raise
-    async with db.transaction() as uow:
-        return await steps.sign_in_client(
-            uow, check=check, identity=identity, services=needs, actor=actor
-        )
 
 
 ROUTES = [client_auth]

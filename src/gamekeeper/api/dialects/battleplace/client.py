@@ -10,16 +10,17 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import MediaType, Request, Response, delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from gamekeeper.api.deps import Uow
+from gamekeeper.api.deps import WriteUow, body_first
 from gamekeeper.api.dialects.battleplace.guards import ClientDep, client_of, require_client
 from gamekeeper.api.dialects.battleplace.views import StatusOut, Wire, client_session, read_body
 from gamekeeper.api.guards import runtime_of
-from gamekeeper.api.runtime import Runtime
 from gamekeeper.core.matchmaking import queue
 from gamekeeper.core.matchmaking.tokens import ClientPrincipal, Signer
 from gamekeeper.infra.matchboard import Seat
+from gamekeeper.runtime import Runtime
 
 _encode = msgspec.json.Encoder().encode
 _NOT_FOUND = _encode(StatusOut("notFound"))
@@ -40,24 +41,33 @@ class MatchOut(Wire):
     match_token: str
 
 
-@post("/client/match", guards=[require_client], status_code=200)
+async def read_match(request: Request[Any, Any, Any]) -> MatchIn:
+    return await read_body(request, MatchIn)
+
+
+@post(
+    "/client/match",
+    guards=[require_client],
+    dependencies=body_first(read_match),
+    status_code=200,
+)
 async def request_match(
-    request: Request[Any, Any, Any], principal: ClientDep, uow: Uow
+    payload: NamedDependency[MatchIn], principal: ClientDep, write_uow: WriteUow
 ) -> MatchOut:
-    body = await read_body(request, MatchIn)
     placed = await queue.enqueue_request(
-        uow,
+        write_uow,
         client=principal,
-        team_sizes=body.team_sizes,
-        max_match_time=body.max_match_time,
-        match_tag=body.match_tag,
-        server_tag=body.server_tag,
-        info=body.info,
+        team_sizes=payload.team_sizes,
+        max_match_time=payload.max_match_time,
+        match_tag=payload.match_tag,
+        server_tag=payload.server_tag,
+        info=payload.info,
     )
     return MatchOut(match_token=placed.id)
 
 
 async def _seat_from_storage(runtime: Runtime, client: ClientPrincipal, token: str) -> Seat | None:
+    # Only when the board has not heard of it: most polls open no unit of work at all.
     async with runtime.db.read() as uow:  # request, then its session: committed together
         found = await queue.request_status(uow, client=client, request_id=token)
     if found is None:
@@ -94,8 +104,10 @@ def _answer(seat: Seat, match_token: str, signer: Signer) -> bytes:
 
 
 @delete("/client/match/{match_token:str}", guards=[require_client], status_code=200)
-async def cancel_match(match_token: FromPath[MatchToken], principal: ClientDep, uow: Uow) -> None:
-    await queue.cancel_request(uow, client=principal, request_id=match_token)
+async def cancel_match(
+    match_token: FromPath[MatchToken], principal: ClientDep, write_uow: WriteUow
+) -> None:
+    await queue.cancel_request(write_uow, client=principal, request_id=match_token)
 
 
 ROUTES = [request_match, match_status, cancel_match]

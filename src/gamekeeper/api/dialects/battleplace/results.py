@@ -10,9 +10,10 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from gamekeeper.api.deps import RuntimeDep, Uow
+from gamekeeper.api.deps import ReadUow, RuntimeDep, WriteUow, body_first
 from gamekeeper.api.dialects.battleplace.guards import (
     ClientDep,
     authenticate_server,
@@ -46,46 +47,68 @@ class StatsOut(msgspec.Struct):
     rank: int | None  # None until the client has played a rated session
 
 
-@post("/client/session/{session_token:str}/result", guards=[require_client], status_code=200)
+async def read_result(request: Request[Any, Any, Any]) -> ResultIn:
+    return await read_body(request, ResultIn)
+
+
+async def read_server_result(request: Request[Any, Any, Any]) -> ServerResultIn:
+    """The body, whose project server token must be the project's."""
+    data = await read_body(request, ServerResultIn)
+    await authenticate_server(request, project_id=data.project_id, token=data.project_server_token)
+    return data
+
+
+@post(
+    "/client/session/{session_token:str}/result",
+    guards=[require_client],
+    dependencies=body_first(read_result),
+    status_code=200,
+)
 async def client_result(
-    request: Request[Any, Any, Any],
     session_token: FromPath[str],
+    payload: NamedDependency[ResultIn],
     runtime: RuntimeDep,
     principal: ClientDep,
+    write_uow: WriteUow,
 ) -> OkOut:
-    data = await read_body(request, ResultIn)
     request_id = runtime.match_signer.read_session_token(session_token)
-    async with runtime.db.transaction() as uow:
-        await results.report_by_client(
-            uow, client=principal, request_id=request_id, status=data.status, ranks=data.ranks
-        )
+    await results.report_by_client(
+        write_uow,
+        client=principal,
+        request_id=request_id,
+        status=payload.status,
+        ranks=payload.ranks,
+    )
     return OkOut()
 
 
 @post(
-    "/server/session/{server_session_token:str}/result", status_code=200, guards=[refuse_browsers]
+    "/server/session/{server_session_token:str}/result",
+    status_code=200,
+    guards=[refuse_browsers],
+    dependencies=body_first(read_server_result),
 )
 async def server_result(
-    request: Request[Any, Any, Any], server_session_token: FromPath[str], runtime: RuntimeDep
+    server_session_token: FromPath[str],
+    payload: NamedDependency[ServerResultIn],
+    runtime: RuntimeDep,
+    write_uow: WriteUow,
 ) -> OkOut:
-    data = await read_body(request, ServerResultIn)
-    await authenticate_server(request, project_id=data.project_id, token=data.project_server_token)
     session_id = runtime.match_signer.read_server_session_token(server_session_token)
-    async with runtime.db.transaction() as uow:
-        await results.report_by_server(
-            uow,
-            project_id=data.project_id,
-            session_id=session_id,
-            status=data.status,
-            ranks=data.ranks,
-        )
+    await results.report_by_server(
+        write_uow,
+        project_id=payload.project_id,
+        session_id=session_id,
+        status=payload.status,
+        ranks=payload.ranks,
+    )
     return OkOut()
 
 
 @get("/client/info/stats", guards=[require_client])
-async def client_stats(uow: Uow, principal: ClientDep) -> StatsOut:
+async def client_stats(read_uow: ReadUow, principal: ClientDep) -> StatsOut:
     stats = await ratings.player_stats(
-        uow, game_id=principal.game_id, player_id=principal.player_id
+        read_uow, game_id=principal.game_id, player_id=principal.player_id
     )
     return StatsOut(rating=stats.rating, rank=stats.rank)
 

@@ -7,12 +7,14 @@ Fetching sessions is a long poll: with nothing to hand out it waits up to
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Request, delete, post
+from litestar.di import NamedDependency, Provide
 
-from gamekeeper.api.deps import RuntimeDep
+from gamekeeper.api.deps import RuntimeDep, WriteUow, body_first
 from gamekeeper.api.dialects.battleplace.guards import authenticate_server
 from gamekeeper.api.dialects.battleplace.views import (
     ServerSessionOut,
@@ -21,8 +23,8 @@ from gamekeeper.api.dialects.battleplace.views import (
     server_session,
 )
 from gamekeeper.api.guards import refuse_browsers
-from gamekeeper.api.runtime import Runtime
 from gamekeeper.core.matchmaking import servers
+from gamekeeper.core.matchmaking.server_poll import poll_sessions
 
 Text = Annotated[str, msgspec.Meta(max_length=256)]
 _GUARDS = [refuse_browsers]
@@ -55,44 +57,52 @@ async def _server(request: Request[Any, Any, Any], into: type[B]) -> B:
     return body
 
 
-@post("/server/match", status_code=200, guards=_GUARDS)
-async def register_server(request: Request[Any, Any, Any], runtime: RuntimeDep) -> StatusOut:
-    body = await _server(request, RegisterIn)
-    async with runtime.db.transaction() as uow:
-        await servers.register_server(
-            uow,
-            project_id=body.project_id,
-            name=body.name,
-            server_tag=body.server_tag,
-            info=body.info,
-            timeout=body.timeout,
-        )
+async def read_register(request: Request[Any, Any, Any]) -> RegisterIn:
+    """The body, whose project server token must be the project's."""
+    return await _server(request, RegisterIn)
+
+
+async def read_server(request: Request[Any, Any, Any]) -> ServerIn:
+    """The body, whose project server token must be the project's."""
+    return await _server(request, ServerIn)
+
+
+@post("/server/match", status_code=200, guards=_GUARDS, dependencies=body_first(read_register))
+async def register_server(payload: NamedDependency[RegisterIn], write_uow: WriteUow) -> StatusOut:
+    await servers.register_server(
+        write_uow,
+        project_id=payload.project_id,
+        name=payload.name,
+        server_tag=payload.server_tag,
+        info=payload.info,
+        timeout=payload.timeout,
+    )
     return StatusOut("registered")
 
 
-@delete("/server/match", status_code=200, guards=_GUARDS)
-async def unregister_server(request: Request[Any, Any, Any], runtime: RuntimeDep) -> StatusOut:
-    body = await _server(request, ServerIn)
-    async with runtime.db.transaction() as uow:
-        await servers.unregister_server(uow, project_id=body.project_id, name=body.name)
+@delete("/server/match", status_code=200, guards=_GUARDS, dependencies=body_first(read_server))
+async def unregister_server(payload: NamedDependency[ServerIn], write_uow: WriteUow) -> StatusOut:
+    await servers.unregister_server(write_uow, project_id=payload.project_id, name=payload.name)
     return StatusOut("cancelled")
 
 
-async def _take(runtime: Runtime, body: ServerIn) -> SessionsOut:
-    async with runtime.db.transaction() as uow:
-        taken = await servers.take_sessions(uow, project_id=body.project_id, name=body.name)
+@post(
+    "/server/match/sessions",
+    status_code=200,
+    guards=_GUARDS,
+    dependencies={"payload": Provide(read_server)},
+)
+async def fetch_sessions(payload: NamedDependency[ServerIn], runtime: RuntimeDep) -> SessionsOut:
+    seconds, project_id, name = (
+        runtime.settings.server_poll_seconds,
+        payload.project_id,
+        payload.name,
+    )
+    wait = partial(runtime.matchmaker.wait_for_session, project_id, name, seconds)
+    taken = await poll_sessions(
+        runtime.db, project_id=project_id, name=name, wait=wait if seconds > 0 else None
+    )
     return SessionsOut([server_session(s, runtime.match_signer) for s in taken])
-
-
-@post("/server/match/sessions", status_code=200, guards=_GUARDS)
-async def fetch_sessions(request: Request[Any, Any, Any], runtime: RuntimeDep) -> SessionsOut:
-    body = await _server(request, ServerIn)
-    found = await _take(runtime, body)
-    wait = runtime.settings.server_poll_seconds
-    if not found.sessions and wait > 0:
-        await runtime.matchmaker.wait_for_session(body.project_id, body.name, wait)
-        found = await _take(runtime, body)
-    return found
 
 
 ROUTES = [register_server, unregister_server, fetch_sessions]

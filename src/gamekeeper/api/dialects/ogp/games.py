@@ -1,7 +1,8 @@
 """Public OGP game reads: the listing, games by id, batches, games by token.
 
 They read through ``Database.read``: no transaction, so a read costs one round trip per
-statement, and no ``uow`` dependency to set up and tear down around the handler.
+statement. The listing and games by id are answered from the catalog cache when it holds
+them: their unit of work is opened in the handler, and only on a miss.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from litestar import MediaType, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from gamekeeper.api.deps import ReadUow
 from gamekeeper.api.dialects.ogp.params import ListingDep, provide_listing
 from gamekeeper.api.dialects.ogp.schemas import (
     BatchIdsIn,
@@ -25,15 +27,16 @@ from gamekeeper.api.dialects.ogp.schemas import (
 )
 from gamekeeper.api.guards import PUBLIC, runtime_of
 from gamekeeper.core.catalog import listings, tokens
+from gamekeeper.core.catalog.store import CatalogUow
 from gamekeeper.core.catalog.types import ListingPage
-from gamekeeper.db.database import SqlUnitOfWork
 
 WithTokens = Annotated[bool, QueryParameter(name="include_tokens")]
 AnyRequest = Request[Any, Any, Any]
 _encode = msgspec.json.Encoder().encode
 
 
-def reading(request: AnyRequest) -> AbstractAsyncContextManager[SqlUnitOfWork]:
+def reading(request: AnyRequest) -> AbstractAsyncContextManager[CatalogUow]:
+    """A read for a cache miss (a ``read_uow`` dependency would cost every hit a checkout)."""
     return runtime_of(request).db.read()
 
 
@@ -89,34 +92,27 @@ async def cached(request: AnyRequest, answer: Callable[[], Awaitable[Any]]) -> R
 
 
 @post("/games/batch/ids", opt=PUBLIC, status_code=200)
-async def batch_by_ids(data: JSONBody[BatchIdsIn], request: AnyRequest) -> Envelope[list[GameOut]]:
-    async with reading(request) as uow:
-        found = await tokens.games_by_ids(uow, data.game_ids)
+async def batch_by_ids(data: JSONBody[BatchIdsIn], read_uow: ReadUow) -> Envelope[list[GameOut]]:
+    found = await tokens.games_by_ids(read_uow, data.game_ids)
     return Envelope(data=[GameOut.of(item) for item in found])
 
 
 @post("/games/batch/token-ids", opt=PUBLIC, status_code=200)
 async def batch_by_tokens(
-    data: JSONBody[BatchTokensIn], request: AnyRequest
+    data: JSONBody[BatchTokensIn], read_uow: ReadUow
 ) -> Envelope[dict[str, list[GameOut]]]:
-    async with reading(request) as uow:
-        found = await tokens.games_by_tokens(uow, data.token_ids)
+    found = await tokens.games_by_tokens(read_uow, data.token_ids)
     return Envelope(data={t: [GameOut.of(item) for item in games] for t, games in found.items()})
 
 
 @get("/games/by-token-id/{token_address:str}", opt=PUBLIC)
-async def by_token(token_address: FromPath[str], request: AnyRequest) -> Envelope[GameOut]:
-    async with reading(request) as uow:
-        found = await tokens.game_of_token(uow, token_address)
-    return Envelope(data=GameOut.of(found))
+async def by_token(token_address: FromPath[str], read_uow: ReadUow) -> Envelope[GameOut]:
+    return Envelope(data=GameOut.of(await tokens.game_of_token(read_uow, token_address)))
 
 
 @get("/games/token-id/{token_address:str}/full", opt=PUBLIC)
-async def by_token_full(
-    token_address: FromPath[str], request: AnyRequest
-) -> Envelope[list[GameOut]]:
-    async with reading(request) as uow:
-        found = await tokens.games_of_token(uow, token_address)
+async def by_token_full(token_address: FromPath[str], read_uow: ReadUow) -> Envelope[list[GameOut]]:
+    found = await tokens.games_of_token(read_uow, token_address)
     return Envelope(data=[GameOut.of(item) for item in found])
 
 

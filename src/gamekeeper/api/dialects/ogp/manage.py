@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from litestar import Request, get, post
 from litestar.di import Provide
 from litestar.params import FromPath
 
-from gamekeeper.api.deps import ActorDep, DeveloperDep, RuntimeDep, Uow
+from gamekeeper.api.deps import ActorDep, DeveloperDep, ReadUow, RuntimeDep, WriteUow
 from gamekeeper.api.dialects.ogp.forms import read_game
 from gamekeeper.api.dialects.ogp.games import page_of
 from gamekeeper.api.dialects.ogp.pages import fetch_page
 from gamekeeper.api.dialects.ogp.params import ListingDep, provide_own_listing
 from gamekeeper.api.dialects.ogp.schemas import Envelope, GameOut, GamePage
 from gamekeeper.api.guards import require_hmac
-from gamekeeper.core.catalog import listings, ownership, uploads
+from gamekeeper.core.catalog import listings, ownership
 
 SIGNED = [require_hmac]
 # Two images, as files (10 MB each) or base64 (5 MB decoded, a third more encoded).
@@ -28,21 +29,17 @@ AnyRequest = Request[Any, Any, Any]
 async def register_game(
     request: AnyRequest, principal: DeveloperDep, runtime: RuntimeDep, actor: ActorDep
 ) -> Envelope[GameOut]:
-    # The body is read and its images checked before the transaction: a slow upload must not
-    # hold a database connection (or, on SQLite, the write lock).
-    form = await read_game(request)
-    image, cover = await uploads.check_image(form.image), await uploads.check_image(form.cover)
-    async with runtime.db.transaction() as uow:
-        game = await listings.register_game(
-            uow,
-            developer_id=principal.developer_id,
-            fields=form.fields,
-            image=image,
-            cover=cover,
-            blobs=runtime.blobs,
-            box=runtime.box,
-            actor=actor,
-        )
+    form = await read_game(request)  # the whole body, before any transaction
+    game = await listings.register_game(
+        runtime.db,
+        developer_id=principal.developer_id,
+        fields=form.fields,
+        image=form.image,
+        cover=form.cover,
+        blobs=runtime.blobs,
+        box=runtime.box,
+        actor=actor,
+    )
     return Envelope(data=GameOut.of(game))
 
 
@@ -60,19 +57,17 @@ async def update_game(
     actor: ActorDep,
 ) -> Envelope[GameOut]:
     form = await read_game(request)
-    image, cover = await uploads.check_image(form.image), await uploads.check_image(form.cover)
-    async with runtime.db.transaction() as uow:
-        game = await listings.update_game(
-            uow,
-            game_id=game_id,
-            developer_id=principal.developer_id,
-            fields=form.fields,
-            image=image,
-            cover=cover,
-            blobs=runtime.blobs,
-            box=runtime.box,
-            actor=actor,
-        )
+    game = await listings.update_game(
+        runtime.db,
+        game_id=game_id,
+        developer_id=principal.developer_id,
+        fields=form.fields,
+        image=form.image,
+        cover=form.cover,
+        blobs=runtime.blobs,
+        box=runtime.box,
+        actor=actor,
+    )
     return Envelope(data=GameOut.of(game))
 
 
@@ -81,17 +76,19 @@ async def update_game(
     guards=SIGNED,
     dependencies={"listing": Provide(provide_own_listing, sync_to_thread=False)},
 )
-async def my_games(uow: Uow, principal: DeveloperDep, listing: ListingDep) -> Envelope[GamePage]:
+async def my_games(
+    read_uow: ReadUow, principal: DeveloperDep, listing: ListingDep
+) -> Envelope[GamePage]:
     query = replace(listing.query, developer_id=principal.developer_id)
-    return page_of(await listings.list_games(uow, query, listing.cursor))
+    return page_of(await listings.list_games(read_uow, query, listing.cursor))
 
 
 @post("/games/toggle-visibility/{game_id:str}", guards=SIGNED, status_code=200)
 async def toggle_visibility(
-    game_id: FromPath[str], uow: Uow, principal: DeveloperDep, actor: ActorDep
+    game_id: FromPath[str], write_uow: WriteUow, principal: DeveloperDep, actor: ActorDep
 ) -> Envelope[GameOut]:
     game = await listings.toggle_visibility(
-        uow, game_id=game_id, developer_id=principal.developer_id, actor=actor
+        write_uow, game_id=game_id, developer_id=principal.developer_id, actor=actor
     )
     return Envelope(data=GameOut.of(game))
 
@@ -100,19 +97,13 @@ async def toggle_visibility(
 async def claim_ownership(
     game_id: FromPath[str], principal: DeveloperDep, runtime: RuntimeDep, actor: ActorDep
 ) -> Envelope[GameOut]:
-    # No transaction is held open while the page is fetched.
-    async with runtime.db.transaction(write=False) as uow:
-        url = await ownership.claim_target(uow, game_id=game_id)
-    page = await fetch_page(runtime.http, url)
-    async with runtime.db.transaction() as uow:
-        game = await ownership.record_claim(
-            uow,
-            game_id=game_id,
-            developer_id=principal.developer_id,
-            url=url,
-            page=page,
-            actor=actor,
-        )
+    game = await ownership.claim_ownership(
+        runtime.db,
+        game_id=game_id,
+        developer_id=principal.developer_id,
+        fetch=partial(fetch_page, runtime.http),
+        actor=actor,
+    )
     return Envelope(data=GameOut.of(game))
 
 

@@ -11,14 +11,16 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
 from gamekeeper.api.bodies import read_json
-from gamekeeper.api.deps import DeveloperDep, RuntimeDep, Uow
+from gamekeeper.api.deps import DeveloperDep, ReadUow, WriteUow, body_first
 from gamekeeper.api.dialects.ogp.schemas import Envelope, Wire
 from gamekeeper.api.guards import rate_limit, require_hmac
 from gamekeeper.core.catalog import points
-from gamekeeper.core.catalog.points import MAX_BATCH, Award, Ranked
+from gamekeeper.core.catalog.points import MAX_BATCH
+from gamekeeper.core.catalog.types import Award, Ranked
 
 PlayerId = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
 GameId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -100,30 +102,28 @@ class LeaderboardOut(Wire):
 @post(
     "/play/dev/batch-save-points",
     guards=[require_hmac, rate_limit("points_batch", per="developer")],
+    dependencies=body_first(read_batch),
     status_code=200,
 )
 async def batch_save_points(
-    request: Request[Any, Any, Any], runtime: RuntimeDep, principal: DeveloperDep
+    payload: NamedDependency[BatchSaveIn], write_uow: WriteUow, principal: DeveloperDep
 ) -> Envelope[BatchSaveOut]:
-    # The body is read before the transaction: a slow client must not hold the write lock.
-    data = await read_batch(request)
-    async with runtime.db.transaction() as uow:
-        awards = await points.save_points(
-            uow,
-            game_id=data.game_api_key,
-            developer_id=principal.developer_id,
-            entries=[(entry.player_id, entry.points) for entry in data.points],
-        )
+    awards = await points.save_points(
+        write_uow,
+        game_id=payload.game_api_key,
+        developer_id=principal.developer_id,
+        entries=[(entry.player_id, entry.points) for entry in payload.points],
+    )
     saved = sum(1 for award in awards if award.recorded)
     return Envelope(data=BatchSaveOut(saved=saved, results=[AwardOut.of(a) for a in awards]))
 
 
 @get("/play/dev/points", guards=[require_hmac])
 async def player_points(
-    game_id: GameParam, player_id: PlayerParam, uow: Uow, principal: DeveloperDep
+    game_id: GameParam, player_id: PlayerParam, read_uow: ReadUow, principal: DeveloperDep
 ) -> Envelope[PlayerPointsOut]:
     tally, today = await points.player_points(
-        uow, game_id=game_id, developer_id=principal.developer_id, player_id=player_id
+        read_uow, game_id=game_id, developer_id=principal.developer_id, player_id=player_id
     )
     return Envelope(
         data=PlayerPointsOut(
@@ -140,10 +140,14 @@ async def player_points(
 
 @get("/play/dev/leaderboard/{game_id:str}", guards=[require_hmac])
 async def leaderboard(
-    game_id: FromPath[str], uow: Uow, principal: DeveloperDep, limit: Limit = 50, offset: Offset = 0
+    game_id: FromPath[str],
+    read_uow: ReadUow,
+    principal: DeveloperDep,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> Envelope[LeaderboardOut]:
     ranked, total = await points.leaderboard(
-        uow, game_id=game_id, developer_id=principal.developer_id, limit=limit, offset=offset
+        read_uow, game_id=game_id, developer_id=principal.developer_id, limit=limit, offset=offset
     )
     items = [RankOut.of(r) for r in ranked]
     has_more = offset + len(items) < total

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.params import JSONBody
 
-from gamekeeper.api.deps import PlayerDep, Uow
+from gamekeeper.api.deps import PlayerDep, ReadUow, WriteUow
 from gamekeeper.api.dialects.ogs.context import AccountsDep, accounts_of
 from gamekeeper.api.dialects.ogs.cookies import cleared_cookies, session_cookies
 from gamekeeper.api.dialects.ogs.schemas import (
@@ -22,6 +22,7 @@ from gamekeeper.api.dialects.ogs.schemas import (
 )
 from gamekeeper.api.guards import client_ip, rate_limit_public, require_player, runtime_of
 from gamekeeper.core import accounts
+from gamekeeper.core.accounts.device import sign_in_with_device
 from gamekeeper.core.accounts.types import AccountContext, AccountSession
 from gamekeeper.core.identity.players import get_player
 
@@ -38,11 +39,11 @@ def signed_in(
 
 @post("/signup", guards=[rate_limit_public], status_code=201, summary="Sign up with email")
 async def signup(
-    request: AnyRequest, data: JSONBody[SignUpIn], uow: Uow, account_ctx: AccountsDep
+    request: AnyRequest, data: JSONBody[SignUpIn], write_uow: WriteUow, account_ctx: AccountsDep
 ) -> Response[SessionOut]:
     """Create a player with email and password; a verification code is mailed."""
     session = await accounts.sign_up(
-        uow,
+        write_uow,
         email=data.email,
         password=data.password,
         display_name=data.display_name,
@@ -54,20 +55,25 @@ async def signup(
 
 @post("/login", status_code=200, summary="Sign in with email and password")
 async def login(
-    request: AnyRequest, data: JSONBody[LoginIn], uow: Uow, account_ctx: AccountsDep
+    request: AnyRequest, data: JSONBody[LoginIn], write_uow: WriteUow, account_ctx: AccountsDep
 ) -> Response[SessionOut]:
     session = await accounts.sign_in(
-        uow, email=data.email, password=data.password, ip=client_ip(request), ctx=account_ctx
+        write_uow, email=data.email, password=data.password, ip=client_ip(request), ctx=account_ctx
     )
     return signed_in(request, session, account_ctx)
 
 
 @post("/login/code", guards=[rate_limit_public], status_code=202, summary="Mail a sign-in code")
 async def login_code(
-    request: AnyRequest, data: JSONBody[CodeRequestIn], uow: Uow, account_ctx: AccountsDep
+    request: AnyRequest,
+    data: JSONBody[CodeRequestIn],
+    write_uow: WriteUow,
+    account_ctx: AccountsDep,
 ) -> SuccessOut:
     """Mails a one-time code if a player has this email; the answer is the same either way."""
-    await accounts.request_login_code(uow, email=data.email, ip=client_ip(request), ctx=account_ctx)
+    await accounts.request_login_code(
+        write_uow, email=data.email, ip=client_ip(request), ctx=account_ctx
+    )
     return SuccessOut(
         success=True, message="If the address belongs to an account, a code is on its way"
     )
@@ -75,10 +81,10 @@ async def login_code(
 
 @post("/login/code/verify", status_code=200, summary="Sign in with a mailed code")
 async def login_code_verify(
-    request: AnyRequest, data: JSONBody[CodeLoginIn], uow: Uow, account_ctx: AccountsDep
+    request: AnyRequest, data: JSONBody[CodeLoginIn], write_uow: WriteUow, account_ctx: AccountsDep
 ) -> Response[SessionOut]:
     session = await accounts.sign_in_with_code(
-        uow, email=data.email, code=data.code, ip=client_ip(request), ctx=account_ctx
+        write_uow, email=data.email, code=data.code, ip=client_ip(request), ctx=account_ctx
     )
     return signed_in(request, session, account_ctx)
 
@@ -86,33 +92,30 @@ async def login_code_verify(
 @post("/device", status_code=200, summary="Sign in with a device id (guest account)")
 async def device(request: AnyRequest, data: JSONBody[DeviceIn]) -> Response[SessionOut]:
     """The first sign-in with a device id creates the player (``created: true``)."""
-    ctx, db = accounts_of(request), runtime_of(request).db
-    # A known device signs in with one statement, committed alone; a new one in a transaction.
-    async with db.autocommit() as uow:
-        session = await accounts.sign_in_known_device(uow, device_id=data.device_id, ctx=ctx)
-    if session is None:
-        async with db.transaction() as uow:
-            session = await accounts.sign_up_device(
-                uow,
-                device_id=data.device_id,
-                display_name=data.display_name,
-                ip=client_ip(request),
-                ctx=ctx,
-            )
+    ctx = accounts_of(request)
+    session = await sign_in_with_device(
+        runtime_of(request).db,
+        device_id=data.device_id,
+        display_name=data.display_name,
+        ip=client_ip(request),
+        ctx=ctx,
+    )
     return signed_in(request, session, ctx, 201 if session.created else 200)
 
 
 @post("/logout", guards=[require_player], status_code=200, security=[{"playerSession": []}])
-async def logout(request: AnyRequest, uow: Uow, principal: PlayerDep) -> Response[SuccessOut]:
+async def logout(
+    request: AnyRequest, write_uow: WriteUow, principal: PlayerDep
+) -> Response[SuccessOut]:
     """End this session: its session and refresh tokens stop working."""
-    await accounts.sign_out(uow, principal=principal, ip=client_ip(request))
+    await accounts.sign_out(write_uow, principal=principal, ip=client_ip(request))
     return Response(SuccessOut(success=True), cookies=cleared_cookies(request))
 
 
 @get("/me", guards=[require_player], security=[{"playerSession": []}])
-async def me(uow: Uow, principal: PlayerDep) -> UserOut:
+async def me(read_uow: ReadUow, principal: PlayerDep) -> UserOut:
     """The signed-in player."""
-    return UserOut.of(await get_player(uow, principal.player_id))
+    return UserOut.of(await get_player(read_uow, principal.player_id))
 
 
 ROUTES = [signup, login, login_code, login_code_verify, device, logout, me]

@@ -9,12 +9,12 @@ from litestar import Request
 from litestar.di import NamedDependency, Provide
 
 from gamekeeper.api.guards import principal_of, runtime_of
-from gamekeeper.api.runtime import Runtime
 from gamekeeper.core.accounts.types import AccountContext, AccountPolicy
 from gamekeeper.core.errors import Unauthorized
-from gamekeeper.core.identity.secrets import derive_key
 from gamekeeper.core.identity.types import KeyPrincipal
+from gamekeeper.core.secrets import derive_key
 from gamekeeper.infra.mail import make_mailer
+from gamekeeper.runtime import Runtime
 
 _contexts: WeakKeyDictionary[Runtime, AccountContext] = WeakKeyDictionary()
 
@@ -43,8 +43,8 @@ def provide_accounts(request: Request[Any, Any, Any]) -> AccountContext:
 
 
 # The hot routes (device sign-in, refresh, verify-token) take the context and the principal
-# from the request instead of as dependencies: beside ``uow``, a second dependency makes
-# Litestar resolve them in a task group, a cost paid on every request.
+# from the request instead of as dependencies: beside their unit of work, a second dependency
+# makes Litestar resolve them in a task group, a cost paid on every request.
 accounts_of = provide_accounts
 
 

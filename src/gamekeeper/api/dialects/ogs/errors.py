@@ -1,11 +1,7 @@
-"""OGS error envelope: ``{"error": {"code", "message", "status"}}`` (also used by the admin API)."""
+"""OGS error envelope: the default one, ``{"error": {"code", "message", "status"}}``."""
 
 from __future__ import annotations
 
-from typing import Any
+from gamekeeper.api.errors import default_envelope as render
 
-from gamekeeper.api.errors import Problem
-
-
-def render(problem: Problem) -> dict[str, Any]:
-    return {"error": {"code": problem.code, "message": problem.message, "status": problem.status}}
+__all__ = ["render"]

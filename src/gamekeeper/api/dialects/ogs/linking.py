@@ -6,7 +6,7 @@ from litestar import delete, get, post
 from litestar.openapi.spec import SecurityRequirement
 from litestar.params import FromPath, JSONBody
 
-from gamekeeper.api.deps import ActorDep, KeyPrincipalDep, PlayerDep, RuntimeDep, Uow
+from gamekeeper.api.deps import ActorDep, KeyPrincipalDep, PlayerDep, ReadUow, RuntimeDep, WriteUow
 from gamekeeper.api.dialects.ogs.context import AccountsDep
 from gamekeeper.api.dialects.ogs.schemas import (
     LinkCheckOut,
@@ -34,14 +34,14 @@ LINK_PAGE = "/link-account"
 )
 async def account_link_token(
     data: JSONBody[LinkTokenIn],
-    uow: Uow,
+    write_uow: WriteUow,
     principal: KeyPrincipalDep,
     runtime: RuntimeDep,
     account_ctx: AccountsDep,
 ) -> LinkTokenOut:
     """A link token for one of the game's users; send the player to ``linkUrl``."""
     issued = await accounts.create_link_token(
-        uow,
+        write_uow,
         game_id=principal.game_id,
         game_user_id=data.game_user_id,
         redirect_url=data.redirect_url,
@@ -60,26 +60,28 @@ async def account_link_token(
     security=GAME_AUTH,
 )
 async def verify_link_token(
-    data: JSONBody[TokenIn], uow: Uow, principal: KeyPrincipalDep
+    data: JSONBody[TokenIn], write_uow: WriteUow, principal: KeyPrincipalDep
 ) -> LinkCheckOut:
     """The token's status; ``valid: false`` for unknown, expired or another game's tokens."""
-    check = await accounts.check_link_token(uow, token=data.token, game_id=principal.game_id)
+    check = await accounts.check_link_token(write_uow, token=data.token, game_id=principal.game_id)
     return LinkCheckOut.of(check)
 
 
 @get("/links", guards=PLAYER, security=PLAYER_AUTH)
-async def list_links(uow: Uow, principal: PlayerDep) -> LinksOut:
+async def list_links(read_uow: ReadUow, principal: PlayerDep) -> LinksOut:
     """The signed-in player's links to game accounts."""
-    links = await accounts.list_links(uow, player_id=principal.player_id)
+    links = await accounts.list_links(read_uow, player_id=principal.player_id)
     return LinksOut(links=[LinkOut.of(link) for link in links])
 
 
 @delete("/links/{game_id:str}", status_code=204, guards=PLAYER, security=PLAYER_AUTH)
 async def remove_link(
-    game_id: FromPath[str], uow: Uow, principal: PlayerDep, actor: ActorDep
+    game_id: FromPath[str], write_uow: WriteUow, principal: PlayerDep, actor: ActorDep
 ) -> None:
     """Remove the player's link with a game (one per game); the game sees ``unlinked``."""
-    await accounts.remove_link(uow, player_id=principal.player_id, game_id=game_id, actor=actor)
+    await accounts.remove_link(
+        write_uow, player_id=principal.player_id, game_id=game_id, actor=actor
+    )
 
 
 ROUTES = [account_link_token, verify_link_token, list_links, remove_link]

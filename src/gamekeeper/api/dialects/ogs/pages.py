@@ -24,7 +24,7 @@ from litestar import Router, get, post
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from gamekeeper.api.deps import RuntimeDep, Uow
+from gamekeeper.api.deps import ReadUow, RuntimeDep, WriteUow
 from gamekeeper.api.dialects.ogs import pages_support as support
 from gamekeeper.api.dialects.ogs.context import DEPENDENCIES, AccountsDep
 from gamekeeper.api.dialects.ogs.pages_view import (
@@ -37,6 +37,7 @@ from gamekeeper.api.dialects.ogs.pages_view import (
 from gamekeeper.api.guards import client_ip, rate_limit
 from gamekeeper.core import accounts
 from gamekeeper.core.accounts.returns import return_address
+from gamekeeper.core.accounts.store import AccountsUow
 from gamekeeper.core.accounts.types import AccountSession, LinkRequest
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.errors import InvalidInput, Unauthorized
@@ -77,13 +78,13 @@ class SignedIn:
 
 @get("/", name="link_account_page")
 async def link_page(
-    request: AnyRequest, uow: Uow, runtime: RuntimeDep, token: FromQuery[str] = ""
+    request: AnyRequest, read_uow: ReadUow, runtime: RuntimeDep, token: FromQuery[str] = ""
 ) -> Template:
     """The page: the game asking, then sign-in and sign-up forms or the confirm step."""
     if not token:
         raise MissingLinkToken()
-    link = await accounts.describe_link(uow, token=token)
-    signed_in = await _signed_in(request, uow, runtime)
+    link = await accounts.describe_link(read_uow, token=token)
+    signed_in = await _signed_in(request, read_uow, runtime)
     player = signed_in.player if signed_in else None
     return render_page(request, runtime, link, token=token, player=player)
 
@@ -92,14 +93,14 @@ async def link_page(
 async def sign_in(
     request: AnyRequest,
     data: URLEncodedBody[CredentialsForm],
-    uow: Uow,
+    write_uow: WriteUow,
     runtime: RuntimeDep,
     account_ctx: AccountsDep,
 ) -> Redirect:
     """Sign in with email and password, then come back to the confirm step."""
-    await _open_form(request, uow, runtime, data, values={"sign_in_email": data.email})
+    await _open_form(request, write_uow, runtime, data, values={"sign_in_email": data.email})
     account = await accounts.sign_in(
-        uow, email=data.email, password=data.password, ip=client_ip(request), ctx=account_ctx
+        write_uow, email=data.email, password=data.password, ip=client_ip(request), ctx=account_ctx
     )
     return _enter(request, data.token, account)
 
@@ -108,49 +109,49 @@ async def sign_in(
 async def sign_up(
     request: AnyRequest,
     data: URLEncodedBody[CredentialsForm],
-    uow: Uow,
+    write_uow: WriteUow,
     runtime: RuntimeDep,
     account_ctx: AccountsDep,
 ) -> Redirect:
     """Create an account (a verification code is mailed), then come back to the confirm step."""
-    await _open_form(request, uow, runtime, data, values={"sign_up_email": data.email})
+    await _open_form(request, write_uow, runtime, data, values={"sign_up_email": data.email})
     account = await accounts.sign_up(
-        uow, email=data.email, password=data.password, ip=client_ip(request), ctx=account_ctx
+        write_uow, email=data.email, password=data.password, ip=client_ip(request), ctx=account_ctx
     )
     return _enter(request, data.token, account)
 
 
 @post("/confirm", guards=POSTS)
 async def confirm(
-    request: AnyRequest, data: URLEncodedBody[LinkForm], uow: Uow, runtime: RuntimeDep
+    request: AnyRequest, data: URLEncodedBody[LinkForm], write_uow: WriteUow, runtime: RuntimeDep
 ) -> Redirect:
     """Link the game account to the signed-in player and go back to the game."""
-    return await _answer(request, data, uow, runtime, "linked")
+    return await _answer(request, data, write_uow, runtime, "linked")
 
 
 @post("/decline", guards=POSTS)
 async def decline(
-    request: AnyRequest, data: URLEncodedBody[LinkForm], uow: Uow, runtime: RuntimeDep
+    request: AnyRequest, data: URLEncodedBody[LinkForm], write_uow: WriteUow, runtime: RuntimeDep
 ) -> Redirect:
     """Refuse the link and go back to the game."""
-    return await _answer(request, data, uow, runtime, "declined")
+    return await _answer(request, data, write_uow, runtime, "declined")
 
 
 @post("/sign-out", guards=POSTS)
 async def sign_out(
-    request: AnyRequest, data: URLEncodedBody[LinkForm], uow: Uow, runtime: RuntimeDep
+    request: AnyRequest, data: URLEncodedBody[LinkForm], write_uow: WriteUow, runtime: RuntimeDep
 ) -> Redirect:
     """End the page's session (another player wants to answer) and show the forms again."""
-    _, signed_in = await _open_form(request, uow, runtime, data)
+    _, signed_in = await _open_form(request, write_uow, runtime, data)
     if signed_in is not None:
-        await accounts.sign_out(uow, principal=signed_in.principal, ip=client_ip(request))
+        await accounts.sign_out(write_uow, principal=signed_in.principal, ip=client_ip(request))
     cookie = support.expired_cookie(request, support.SESSION_COOKIE)
     return Redirect(page_url(data.token), status_code=303, cookies=[cookie])
 
 
 async def _open_form(
     request: AnyRequest,
-    uow: Uow,
+    uow: AccountsUow,
     runtime: RuntimeDep,
     data: LinkForm,
     *,
@@ -170,7 +171,11 @@ async def _open_form(
 
 
 async def _answer(
-    request: AnyRequest, data: LinkForm, uow: Uow, runtime: RuntimeDep, outcome: support.Outcome
+    request: AnyRequest,
+    data: LinkForm,
+    uow: AccountsUow,
+    runtime: RuntimeDep,
+    outcome: support.Outcome,
 ) -> Redirect:
     link, signed_in = await _open_form(request, uow, runtime, data)
     if signed_in is None:
@@ -182,7 +187,7 @@ async def _answer(
 
 
 async def _decide(
-    uow: Uow, token: str, player: Player, outcome: support.Outcome, *, ip: str
+    uow: AccountsUow, token: str, player: Player, outcome: support.Outcome, *, ip: str
 ) -> LinkRequest:
     actor = Actor("player", player.id, ip)
     if outcome == "linked":
@@ -199,7 +204,7 @@ def _enter(request: AnyRequest, token: str, account: AccountSession) -> Redirect
     return Redirect(page_url(token), status_code=303, cookies=[cookie])
 
 
-async def _signed_in(request: AnyRequest, uow: Uow, runtime: RuntimeDep) -> SignedIn | None:
+async def _signed_in(request: AnyRequest, uow: AccountsUow, runtime: RuntimeDep) -> SignedIn | None:
     """The player of the page's session cookie, if it holds an open session."""
     token = request.cookies.get(support.SESSION_COOKIE)
     if not token:

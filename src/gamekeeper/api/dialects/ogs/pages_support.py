@@ -19,9 +19,9 @@ from litestar import Request
 from litestar.datastructures import Cookie
 
 from gamekeeper.api.dialects.ogs.cookies import secure_cookies
-from gamekeeper.api.runtime import Runtime
 from gamekeeper.core.errors import Forbidden
-from gamekeeper.core.identity.secrets import derive_key
+from gamekeeper.core.secrets import derive_key
+from gamekeeper.runtime import Runtime
 
 PAGE_PATH = "/link-account"
 STATIC_PATH = "/static/ogs"

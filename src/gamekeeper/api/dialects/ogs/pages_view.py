@@ -18,7 +18,6 @@ from litestar.template import TemplateConfig
 from gamekeeper.api.dialects.ogs import pages_support as support
 from gamekeeper.api.errors import STATUS, problem_from
 from gamekeeper.api.guards import runtime_of
-from gamekeeper.api.runtime import Runtime
 from gamekeeper.core.accounts.errors import (
     LinkTokenExpired,
     LinkTokenNotFound,
@@ -28,6 +27,7 @@ from gamekeeper.core.accounts.errors import (
 from gamekeeper.core.accounts.types import LinkRequest
 from gamekeeper.core.errors import GamekeeperError, RateLimited
 from gamekeeper.core.identity.types import Player
+from gamekeeper.runtime import Runtime
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE_DIR = HERE / "templates"

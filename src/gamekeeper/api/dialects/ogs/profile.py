@@ -8,7 +8,7 @@ from litestar import Request, post
 from litestar.openapi.spec import SecurityRequirement
 from litestar.params import JSONBody
 
-from gamekeeper.api.deps import PlayerDep, Uow
+from gamekeeper.api.deps import PlayerDep, WriteUow
 from gamekeeper.api.dialects.ogs.context import AccountsDep
 from gamekeeper.api.dialects.ogs.schemas import (
     CodeIn,
@@ -29,21 +29,27 @@ PLAYER_AUTH: list[SecurityRequirement] = [{"playerSession": []}]
 async def verify_email(
     request: AnyRequest,
     data: JSONBody[CodeIn],
-    uow: Uow,
+    write_uow: WriteUow,
     principal: PlayerDep,
     account_ctx: AccountsDep,
 ) -> UserOut:
     """Confirm the player's email address with the mailed code."""
     player = await accounts.verify_email(
-        uow, player_id=principal.player_id, code=data.code, ip=client_ip(request), ctx=account_ctx
+        write_uow,
+        player_id=principal.player_id,
+        code=data.code,
+        ip=client_ip(request),
+        ctx=account_ctx,
     )
     return UserOut.of(player)
 
 
 @post("/verify-email/send", status_code=202, guards=PLAYER, security=PLAYER_AUTH)
-async def send_verification(uow: Uow, principal: PlayerDep, account_ctx: AccountsDep) -> SuccessOut:
+async def send_verification(
+    write_uow: WriteUow, principal: PlayerDep, account_ctx: AccountsDep
+) -> SuccessOut:
     """Mail a new verification code; earlier ones stop working."""
-    await accounts.send_verification(uow, player_id=principal.player_id, ctx=account_ctx)
+    await accounts.send_verification(write_uow, player_id=principal.player_id, ctx=account_ctx)
     return SuccessOut(success=True, message="A new code is on its way")
 
 
@@ -51,7 +57,7 @@ async def send_verification(uow: Uow, principal: PlayerDep, account_ctx: Account
 async def change_password(
     request: AnyRequest,
     data: JSONBody[PasswordIn],
-    uow: Uow,
+    write_uow: WriteUow,
     principal: PlayerDep,
     account_ctx: AccountsDep,
 ) -> SuccessOut:
@@ -60,7 +66,7 @@ async def change_password(
     The player's other sessions end.
     """
     await accounts.change_password(
-        uow,
+        write_uow,
         principal=principal,
         current_password=data.current_password,
         new_password=data.new_password,
@@ -74,13 +80,13 @@ async def change_password(
 async def add_email(
     request: AnyRequest,
     data: JSONBody[CredentialsIn],
-    uow: Uow,
+    write_uow: WriteUow,
     principal: PlayerDep,
     account_ctx: AccountsDep,
 ) -> UserOut:
     """Give a guest (device) account an email and a password; a verification code is mailed."""
     player = await accounts.add_credentials(
-        uow,
+        write_uow,
         principal=principal,
         email=data.email,
         password=data.password,

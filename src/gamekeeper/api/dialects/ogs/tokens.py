@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, Response, post
 from litestar.params import JSONBody
 
-from gamekeeper.api.deps import PlayerDep, Uow
+from gamekeeper.api.deps import OneStatementUow, PlayerDep, WriteUow
 from gamekeeper.api.dialects.ogs.context import AccountsDep, accounts_of, key_principal
 from gamekeeper.api.dialects.ogs.cookies import REFRESH, session_cookies
 from gamekeeper.api.dialects.ogs.schemas import (
@@ -17,7 +17,7 @@ from gamekeeper.api.dialects.ogs.schemas import (
     VerifyTokenOut,
     WebCodeOut,
 )
-from gamekeeper.api.guards import client_ip, guards, require_key, require_player, runtime_of
+from gamekeeper.api.guards import client_ip, guards, require_key, require_player
 from gamekeeper.core import accounts
 from gamekeeper.core.errors import Unauthorized
 from gamekeeper.core.identity.types import KeyKind
@@ -27,14 +27,14 @@ AnyRequest = Request[Any, Any, Any]
 
 @post("/refresh", status_code=200, summary="Rotate the refresh token for a new session token")
 async def refresh(
-    request: AnyRequest, uow: Uow, data: JSONBody[RefreshIn | None] = None
+    request: AnyRequest, write_uow: WriteUow, data: JSONBody[RefreshIn | None] = None
 ) -> Response[RefreshOut]:
     """The refresh token comes in the ``refresh`` cookie or the body (the body wins)."""
     token = (data.refresh_token if data else None) or request.cookies.get(REFRESH)
     if not token:
         raise Unauthorized("A refresh token is required", code="missing_auth")
     ctx = accounts_of(request)
-    tokens = await accounts.refresh(uow, refresh_token=token, ctx=ctx, ip=client_ip(request))
+    tokens = await accounts.refresh(write_uow, refresh_token=token, ctx=ctx, ip=client_ip(request))
     cookies = session_cookies(request, tokens, ctx.policy.session.refresh_ttl)
     return Response(RefreshOut.of(tokens), cookies=cookies)
 
@@ -46,8 +46,12 @@ async def refresh(
     security=[{"playerSession": []}],
     summary="A single-use code that signs the player into a game",
 )
-async def web_code(uow: Uow, principal: PlayerDep, account_ctx: AccountsDep) -> WebCodeOut:
-    issued = await accounts.issue_web_code(uow, player_id=principal.player_id, ctx=account_ctx)
+async def web_code(
+    write_uow: WriteUow, principal: PlayerDep, account_ctx: AccountsDep
+) -> WebCodeOut:
+    issued = await accounts.issue_web_code(
+        write_uow, player_id=principal.player_id, ctx=account_ctx
+    )
     return WebCodeOut(code=issued.code, expires_in=issued.expires_in)
 
 
@@ -58,11 +62,12 @@ async def web_code(uow: Uow, principal: PlayerDep, account_ctx: AccountsDep) -> 
     security=[{"gameKey": []}],
     summary="Spend a web auth code (game server)",
 )
-async def verify_token(request: AnyRequest, data: JSONBody[TokenIn]) -> VerifyTokenOut:
+async def verify_token(
+    request: AnyRequest, data: JSONBody[TokenIn], one_statement_uow: OneStatementUow
+) -> VerifyTokenOut:
     """Who the code's player is; a code is valid once, and not after it expired."""
-    game_id = key_principal(request).game_id
-    async with runtime_of(request).db.autocommit() as uow:  # spending a code is one statement
-        checked = await accounts.verify_web_code(uow, code=data.token, game_id=game_id)
+    game_id = key_principal(request).game_id  # spending the code is its one statement
+    checked = await accounts.verify_web_code(one_statement_uow, code=data.token, game_id=game_id)
     return VerifyTokenOut.of(checked)
 
 

@@ -1,0 +1,33 @@
+"""``gamekeeper admin audit``: the audit log, newest first (one command, not a group)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from gamekeeper.cli.admin.client import Api, AsJson, Token, Url
+from gamekeeper.cli.admin.render import table
+from gamekeeper.cli.common import out
+
+COLUMNS = {
+    "id": "id", "at": "at", "action": "action", "actor": "actor",
+    "targetType": "target", "targetId": "target id", "gameId": "game",
+}  # fmt: skip
+
+
+def audit(
+    limit: Annotated[int | None, typer.Option(min=1, max=200, help="Entries per page.")] = None,
+    before: Annotated[int | None, typer.Option(help="nextBefore of the previous page.")] = None,
+    url: Url = None,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Read the audit log, newest first."""
+
+    def render(page: dict[str, Any]) -> None:
+        table(page["items"], COLUMNS)
+        if page.get("nextBefore") is not None:
+            out.print(f"More: --before {page['nextBefore']}")
+
+    Api(url, token, as_json).run("GET", "/audit", render, limit=limit, before=before)

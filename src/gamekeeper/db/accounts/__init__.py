@@ -1,0 +1,1 @@
+"""The account store in SQL, and its hot-path statements."""

@@ -1,0 +1,1 @@
+"""The catalog stores in SQL: listings and their query, tokens, developer identities, points."""

@@ -1,0 +1,1 @@
+"""The identity store in SQL."""

@@ -1,0 +1,1 @@
+"""The matchmaking stores in SQL: requests, sessions, servers; results and ratings."""
