@@ -138,7 +138,7 @@ def test_operators_and_platforms_get_their_own_keys_and_webhooks(
     assert refused.returncode == 1
     [line] = refused.stderr.splitlines()
     assert ERROR_LINE.match(line), line
-    assert "operator keys only" in line
+    assert "may be of kind operator only" in line
 
     [listed_key] = server.admin("keys", "list", operator["id"], "--owner", "operator")["items"]
     assert (listed_key["id"], listed_key["ownerKind"]) == (test_key["id"], "operator")

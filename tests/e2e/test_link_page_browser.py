@@ -7,7 +7,8 @@ the game is created with that server's origin as its allowed origin, asks for a 
 over the JSON API with its key, and the browser goes to ``linkUrl``, signs up, confirms and
 lands on the game's redirect URL. The game then asks ``verify-link-token``.
 
-The test saves a screenshot of the page to ``docs/link-page.png`` (shown in the README).
+The test saves a screenshot of the page under the test's temporary directory; to refresh the
+README's ``docs/link-page.png``, copy it from there (tests never write over tracked files).
 
 Setup: ``playwright`` comes with the test extra. When /usr/bin/chromium is missing, the session
 fixture installs Debian's ``chromium`` with apt-get (as root). Without it the test is skipped
@@ -37,7 +38,6 @@ from support.waiting import wait_on
 pytestmark = pytest.mark.slow
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "link-page.png"
 INSTALL_TIMEOUT = 900
 STEP_TIMEOUT_MS = 15_000
 FLAGS = [
@@ -182,8 +182,8 @@ def test_a_player_links_an_account_in_a_real_browser(
             "Trivia Jam wants to link to your Gamekeeper account"
         )
         expect(page.get_by_role("banner")).to_contain_text("Gamekeeper")
-        SCREENSHOT.parent.mkdir(exist_ok=True)
-        page.screenshot(path=str(SCREENSHOT), full_page=True)
+        screenshot = tmp_path / "link-page.png"
+        page.screenshot(path=str(screenshot), full_page=True)
         page.keyboard.press("Tab")  # keyboard order: skip link, then the first form's fields
         expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
         page.keyboard.press("Tab")
@@ -210,4 +210,4 @@ def test_a_player_links_an_account_in_a_real_browser(
     assert verified["valid"] is True
     assert verified["status"] == "linked"
     assert isinstance(verified["userId"], str) and verified["userId"]
-    assert SCREENSHOT.stat().st_size > 10_000  # a rendered page, not a blank image
+    assert (tmp_path / "link-page.png").stat().st_size > 10_000  # a rendered page, not blank

@@ -1,6 +1,6 @@
 """The NATS JetStream sink: one stream per installation, deduplicated by event id.
 
-Each event goes to ``<prefix>.<game id or _>.<event type>`` (the prefix is the setting
+Each event goes to ``<prefix>.<owner id or _>.<event type>`` (the prefix is the setting
 ``nats_subject_prefix``, ``gamekeeper`` by default) with its JSON body and a ``Nats-Msg-Id``
 header holding the event id, so JetStream drops a redelivery arriving within the stream's
 duplicate window. The window is left at the JetStream default, 2 minutes. A PubAck — marked
@@ -113,7 +113,8 @@ class NatsSink:
         return list(await asyncio.gather(*(publish_one(event) for event in events)))
 
     def _subject(self, event: Event) -> str:
-        return f"{self._prefix}.{event.game_id or '_'}.{event.type}"
+        # The owner's id: a game's (as before owners), an operator's or a platform's.
+        return f"{self._prefix}.{event.owner.id if event.owner else '_'}.{event.type}"
 
     async def _ensure_stream(self, js: JetStreamContext) -> None:
         subjects = [f"{self._prefix}.>"]

@@ -17,6 +17,7 @@ from gamekeeper.api.deps import ActorDep, ReadUow, WriteUow
 from gamekeeper.api.dialects.admin import keys as key_routes
 from gamekeeper.api.dialects.admin import owner_schemas as s
 from gamekeeper.api.dialects.admin import webhooks as webhook_routes
+from gamekeeper.api.dialects.admin.schemas import next_page
 from gamekeeper.core.identity import owners
 from gamekeeper.core.owners.types import Owner, OwnerKind
 
@@ -36,8 +37,7 @@ async def list_operators(
     read_uow: ReadUow, limit: Limit = 50, cursor: FromQuery[str | None] = None
 ) -> s.OperatorPage:
     found = await owners.list_operators(read_uow, limit=limit + 1, after=cursor)
-    page = found[:limit]
-    next_cursor = page[-1].id if len(found) > limit else None
+    page, next_cursor = next_page(found, limit)
     return s.OperatorPage(items=[s.OperatorOut.of(o) for o in page], next_cursor=next_cursor)
 
 
@@ -62,8 +62,7 @@ async def list_platforms(
     read_uow: ReadUow, limit: Limit = 50, cursor: FromQuery[str | None] = None
 ) -> s.PlatformPage:
     found = await owners.list_platforms(read_uow, limit=limit + 1, after=cursor)
-    page = found[:limit]
-    next_cursor = page[-1].id if len(found) > limit else None
+    page, next_cursor = next_page(found, limit)
     return s.PlatformPage(items=[s.PlatformOut.of(p) for p in page], next_cursor=next_cursor)
 
 

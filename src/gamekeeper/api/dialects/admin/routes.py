@@ -54,8 +54,7 @@ async def list_games(
     read_uow: ReadUow, limit: Limit = 50, cursor: FromQuery[str | None] = None
 ) -> s.GamePage:
     found = await games.list_games(read_uow, limit=limit + 1, after=cursor)
-    page = found[:limit]
-    next_cursor = page[-1].id if len(found) > limit else None
+    page, next_cursor = s.next_page(found, limit)
     return s.GamePage(items=[s.GameOut.of(g) for g in page], next_cursor=next_cursor)
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 import msgspec
 
@@ -24,6 +25,20 @@ Unset = msgspec.UnsetType
 
 class Wire(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
     pass
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+Row = TypeVar("Row", bound=_HasId)
+
+
+def next_page(found: Sequence[Row], limit: int) -> tuple[Sequence[Row], str | None]:
+    """The page out of ``limit + 1`` rows read by id, and the next page's cursor (its last id)."""
+    page = found[:limit]
+    return page, page[-1].id if len(found) > limit else None
 
 
 class DeveloperCreate(Wire):
