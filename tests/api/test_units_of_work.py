@@ -124,3 +124,20 @@ async def test_a_known_device_signs_in_with_one_statement(client):
     again = await client.post(f"{AUTH}/device", json={"deviceId": "device-0123456789"})
     assert again.status_code == 200, again.text
     assert seen.kinds == ["one statement"]
+
+
+async def test_a_game_spends_a_web_code_with_one_statement(client):
+    from support.provision import new_game, new_key
+
+    signed = await client.post(
+        f"{AUTH}/signup", json={"email": "w@example.com", "password": PASSWORD}
+    )
+    issued = await client.post(f"{AUTH}/web-code", headers=bearer(signed.json()["sessionToken"]))
+    assert issued.status_code == 200, issued.text
+    game_key = (await new_key(client, await new_game(client)))["key"]
+    seen = begun(client)
+    spent = await client.post(
+        f"{AUTH}/verify-token", json={"token": issued.json()["code"]}, headers=bearer(game_key)
+    )
+    assert spent.status_code == 200 and spent.json()["valid"] is True, spent.text
+    assert seen.kinds[-1:] == ["one statement"] and "write" not in seen.kinds

@@ -10,11 +10,11 @@ A handler names the unit of work it needs by its parameter's name:
   dependency with ``body_first(reader)``, which the transaction waits for (Litestar reserves
   the name ``body`` for the raw bytes).
 - ``read_uow: ReadUow``: reads only (``Database.read``: no transaction on PostgreSQL).
-- ``one_statement_uow: OneStatementUow``: a change of one statement, committed alone
-  (``Database.autocommit``), after the same check of ``data``.
 
 A flow that must hold no transaction across a slow step (asking itch.io, fetching a page,
-storing a blob) is a core function that takes the ``Database`` as its ``Transactions``.
+storing a blob) is a core function that takes the ``Database`` as its ``Transactions``; so is a
+hot path whose change is one statement committed alone (``Database.autocommit``: device
+sign-in, spending a web code), where a dependency's cost shows (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ AnyRequest = Request[Any, Any, Any]
 # Core services take the unit of work as their own narrow unit-of-work protocol.
 WriteUow = NamedDependency[SqlUnitOfWork]
 ReadUow = NamedDependency[SqlUnitOfWork]
-OneStatementUow = NamedDependency[SqlUnitOfWork]
 RuntimeDep = NamedDependency[Runtime]
 # The authenticated caller, as the route's guard resolved it.
 KeyPrincipalDep = NamedDependency[KeyPrincipal]
@@ -56,15 +55,6 @@ async def provide_write_uow(request: AnyRequest) -> AsyncIterator[SqlUnitOfWork 
         yield None  # Litestar refuses ``data`` next and never calls the handler
         return
     async with runtime_of(request).db.transaction() as uow:
-        yield uow
-
-
-async def provide_one_statement_uow(request: AnyRequest) -> AsyncIterator[SqlUnitOfWork | None]:
-    """A unit of work whose one statement commits alone, begun after ``data`` is valid."""
-    if await data_refused(request):
-        yield None  # as in provide_write_uow
-        return
-    async with runtime_of(request).db.autocommit() as uow:
         yield uow
 
 
@@ -115,7 +105,6 @@ def provide_actor(request: Request[Any, Any, Any]) -> Actor:
 DEPENDENCIES = {
     "write_uow": Provide(provide_write_uow),
     "read_uow": Provide(provide_read_uow),
-    "one_statement_uow": Provide(provide_one_statement_uow),
     "runtime": Provide(provide_runtime, sync_to_thread=False),
     "principal": Provide(provide_principal, sync_to_thread=False),
     "actor": Provide(provide_actor, sync_to_thread=False),

@@ -26,7 +26,7 @@ from gamekeeper.core.accounts.types import (
     LinkCheck,
     LinkRequest,
 )
-from gamekeeper.core.accounts.webcodes import issue_web_code, verify_web_code
+from gamekeeper.core.accounts.webcodes import issue_web_code, spend_web_code, verify_web_code
 
 __all__ = [
     "AccountContext",
@@ -55,6 +55,7 @@ __all__ = [
     "sign_out",
     "sign_up",
     "sign_up_device",
+    "spend_web_code",
     "verify_email",
     "verify_web_code",
 ]

@@ -7,6 +7,7 @@ from datetime import timedelta
 from gamekeeper.core.accounts.store import AccountsUow
 from gamekeeper.core.accounts.types import AccountContext, WebCode, WebCodeCheck
 from gamekeeper.core.secrets import hash_secret, new_token
+from gamekeeper.core.transactions import Transactions
 
 MAX_CODE = 256
 
@@ -23,6 +24,13 @@ async def issue_web_code(uow: AccountsUow, *, player_id: str, ctx: AccountContex
         expires_at=now + timedelta(seconds=ttl),
     )
     return WebCode(code=code, expires_in=ttl)
+
+
+async def spend_web_code(db: Transactions[AccountsUow], *, code: str, game_id: str) -> WebCodeCheck:
+    """Spend a web code in one statement committed alone: a game server's hot path, which a
+    route dependency would slow (measured: docs/benchmarks.md, the architecture change)."""
+    async with db.autocommit() as uow:
+        return await verify_web_code(uow, code=code, game_id=game_id)
 
 
 async def verify_web_code(uow: AccountsUow, *, code: str, game_id: str) -> WebCodeCheck:

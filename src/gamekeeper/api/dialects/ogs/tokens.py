@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, Response, post
 from litestar.params import JSONBody
 
-from gamekeeper.api.deps import OneStatementUow, PlayerDep, WriteUow
+from gamekeeper.api.deps import PlayerDep, WriteUow
 from gamekeeper.api.dialects.ogs.context import AccountsDep, accounts_of, key_principal
 from gamekeeper.api.dialects.ogs.cookies import REFRESH, session_cookies
 from gamekeeper.api.dialects.ogs.schemas import (
@@ -17,7 +17,7 @@ from gamekeeper.api.dialects.ogs.schemas import (
     VerifyTokenOut,
     WebCodeOut,
 )
-from gamekeeper.api.guards import client_ip, guards, require_key, require_player
+from gamekeeper.api.guards import client_ip, guards, require_key, require_player, runtime_of
 from gamekeeper.core import accounts
 from gamekeeper.core.errors import Unauthorized
 from gamekeeper.core.identity.types import KeyKind
@@ -62,12 +62,11 @@ async def web_code(
     security=[{"gameKey": []}],
     summary="Spend a web auth code (game server)",
 )
-async def verify_token(
-    request: AnyRequest, data: JSONBody[TokenIn], one_statement_uow: OneStatementUow
-) -> VerifyTokenOut:
+async def verify_token(request: AnyRequest, data: JSONBody[TokenIn]) -> VerifyTokenOut:
     """Who the code's player is; a code is valid once, and not after it expired."""
-    game_id = key_principal(request).game_id  # spending the code is its one statement
-    checked = await accounts.verify_web_code(one_statement_uow, code=data.token, game_id=game_id)
+    checked = await accounts.spend_web_code(
+        runtime_of(request).db, code=data.token, game_id=key_principal(request).game_id
+    )
     return VerifyTokenOut.of(checked)
 
 
