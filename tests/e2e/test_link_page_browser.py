@@ -10,16 +10,13 @@ lands on the game's redirect URL. The game then asks ``verify-link-token``.
 The test saves a screenshot of the page under the test's temporary directory; to refresh the
 README's ``docs/link-page.png``, copy it from there (tests never write over tracked files).
 
-Setup: ``playwright`` comes with the test extra. When /usr/bin/chromium is missing, the session
-fixture installs Debian's ``chromium`` with apt-get (as root). Without it the test is skipped
-locally and fails in CI (CI=true).
+Setup: ``playwright`` comes with the test extra; Debian's ``chromium`` is the machine's, which
+``.ci/run`` installs before the suite (a test never installs system packages). Without it the
+test is skipped locally and fails in CI (CI=true).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,7 +35,6 @@ from support.waiting import wait_on
 pytestmark = pytest.mark.slow
 
 CHROMIUM = Path("/usr/bin/chromium")
-INSTALL_TIMEOUT = 900
 STEP_TIMEOUT_MS = 15_000
 FLAGS = [
     "--headless",
@@ -52,30 +48,14 @@ FLAGS = [
 ]
 
 
-def _install_chromium() -> None:
-    """Debian's chromium through apt-get, as the project's setup for this test."""
-    apt = shutil.which("apt-get")
-    if apt is None or os.geteuid() != 0:
-        unavailable("chromium is not installed and apt-get (as root) is not available")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (
-        [apt, "update", "-q"],
-        [apt, "install", "-y", "-q", "--no-install-recommends", "chromium"],
-    ):
-        result = subprocess.run(
-            command, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT
-        )
-        if result.returncode != 0:
-            unavailable(f"{' '.join(command[:2])} failed:\n{result.stdout}\n{result.stderr}")
-
-
 @pytest.fixture(scope="session")
 def chromium() -> Path:
-    """The path of Debian's chromium, installed on first use."""
+    """The path of Debian's chromium (tests never install system packages)."""
     if not CHROMIUM.exists():
-        _install_chromium()
-    if not CHROMIUM.exists():
-        unavailable(f"apt-get installed chromium but {CHROMIUM} is missing")
+        unavailable(
+            f"{CHROMIUM} is missing",
+            hint="install Debian's chromium (apt-get install chromium); .ci/run does this",
+        )
     return CHROMIUM
 
 
