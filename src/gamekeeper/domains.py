@@ -14,6 +14,7 @@ from gamekeeper.core.events import events as outbox_events
 from gamekeeper.core.events.registry import describe
 from gamekeeper.core.identity import events as identity_events
 from gamekeeper.core.matchmaking import events as matchmaking_events
+from gamekeeper.core.notify import events as notify_events
 
 EVENT_MODULES = (
     identity_events,
@@ -21,6 +22,7 @@ EVENT_MODULES = (
     catalog_events,
     accounts_events,
     matchmaking_events,
+    notify_events,
 )
 
 if __name__ == "__main__":

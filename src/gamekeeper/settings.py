@@ -36,6 +36,9 @@ DEFAULT_RATE_LIMITS = {
     "account_failure": "10/15 minutes",
     # Mails (codes) sent to one address.
     "email_send": "5/15 minutes",
+    # Push notifications sent per game, and device registrations per player.
+    "push_send": "100/second",
+    "push_register": "30/hour",
 }
 
 Seconds = Annotated[int, msgspec.Meta(gt=0)]
@@ -110,6 +113,25 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # How long a relay owns the deliveries it claimed: those of a relay that died are sent
     # again after this. At least twice outbound_timeout, so a claim never ends mid-request.
     relay_lease_seconds: Annotated[int, msgspec.Meta(ge=2, le=86400)] = 60
+    # Push notifications. The relay runs in `serve` (push_enabled) and in `gamekeeper worker`.
+    # Web Push signs with a VAPID key derived from secret_key unless push_vapid_private_key
+    # (PEM, P-256) is set; push_credentials_file holds the deployment's default APNs, FCM and
+    # Expo credentials (the JSON body of PUT /admin/v1/games/{id}/push). The base URLs and
+    # push_ca_file (an extra CA bundle to trust) exist for proxies and test stand-ins.
+    push_enabled: bool = True
+    push_vapid_private_key: str | None = None
+    push_vapid_subject: str | None = None  # mailto: or https: contact; default the public URL
+    push_credentials_file: str | None = None
+    push_apns_base_url: str | None = None  # default: Apple's, by the credential's environment
+    push_fcm_base_url: str = "https://fcm.googleapis.com"
+    push_fcm_token_url: str | None = None  # default: the service account's token_uri
+    push_expo_base_url: str = "https://exp.host"
+    push_ca_file: str | None = None
+    # How long a send waits for the first provider verdict before answering "queued".
+    push_send_wait: Annotated[float, msgspec.Meta(ge=0, le=10)] = 2.0
+    push_concurrency: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100  # per provider
+    push_lease_seconds: Annotated[int, msgspec.Meta(ge=10, le=3600)] = 60
+    push_receipt_delay: Annotated[int, msgspec.Meta(ge=1, le=3600)] = 15  # Expo receipts
     # Uploaded images: stored under blob_dir (default <data_dir>/blobs), linked at media_url
     # (default <base_url>/media; point it at a CDN in front of /media if there is one).
     blob_dir: str | None = None

@@ -26,6 +26,7 @@ from gamekeeper.db.identity.owners import SqlOwnerStore
 from gamekeeper.db.identity.store import SqlIdentityStore
 from gamekeeper.db.matchmaking.results import SqlResultStore
 from gamekeeper.db.matchmaking.store import SqlMatchmakingStore
+from gamekeeper.db.notify.store import SqlNotifyStore
 
 SQLITE_WRITE_WAIT = 10.0  # seconds a writer may queue, as SQLite's busy_timeout
 EventSink = Callable[[list[DomainEvent]], Awaitable[None]]
@@ -81,6 +82,10 @@ class SqlUnitOfWork:
     @cached_property
     def matchmaking(self) -> SqlMatchmakingStore:
         return SqlMatchmakingStore(self.conn)
+
+    @cached_property
+    def notify(self) -> SqlNotifyStore:
+        return SqlNotifyStore(self.conn)
 
     def now(self) -> datetime:
         return self._clock()

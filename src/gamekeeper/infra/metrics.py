@@ -86,6 +86,32 @@ class Metrics:
             registry=owner,
             multiprocess_mode="livesum",
         )
+        self.push_sends = Counter(
+            "gamekeeper_push_sends",
+            "Notifications games sent, by how the send ended (queued, failed).",
+            ("status",),
+            registry=owner,
+        )
+        self.push_deliveries = Counter(
+            "gamekeeper_push_deliveries",
+            "Push delivery attempts, by provider and outcome (delivered, sent, retry, device_gone,"
+            " credential_error, failed, postponed).",
+            ("provider", "outcome"),
+            registry=owner,
+        )
+        self.push_latency = Histogram(
+            "gamekeeper_push_latency_seconds",
+            "Time from a send to the provider's first answer for a device, in seconds.",
+            ("provider",),
+            buckets=(*LATENCY_BUCKETS, 30.0, 300.0, 3600.0),
+            registry=owner,
+        )
+        self.push_queue = Gauge(
+            "gamekeeper_push_queue_depth",
+            "Push deliveries waiting to be sent.",
+            registry=owner,
+            multiprocess_mode="max",
+        )
         self.matches = Counter(
             "gamekeeper_matchmaking_sessions",
             "Sessions the matchmaker formed.",

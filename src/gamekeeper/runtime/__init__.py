@@ -34,6 +34,7 @@ from gamekeeper.core.matchmaking.events import (
     MatchRequestPlaced,
 )
 from gamekeeper.core.matchmaking.tokens import Signer
+from gamekeeper.core.notify.events import PushCredentialsChanged, PushQueued
 from gamekeeper.core.secrets import SecretBox, derive_key
 from gamekeeper.core.uow import DomainEvent
 from gamekeeper.db.database import Database
@@ -49,6 +50,7 @@ from gamekeeper.infra.readcache import ReadCache
 from gamekeeper.infra.relay import Relay, RelayConfig
 from gamekeeper.infra.sinks import make_sinks
 from gamekeeper.infra.steam import HttpSteamVerifier
+from gamekeeper.runtime.push import Push
 from gamekeeper.runtime.reactions import Reactions
 from gamekeeper.runtime.usage import UsageRecorder
 from gamekeeper.settings import Settings
@@ -65,6 +67,7 @@ class Loop(StrEnum):
     USAGE = "usage"  # writes key usage in batches
     RELAY = "relay"  # delivers the outbox (needs settings.relay_enabled)
     MATCHMAKER = "matchmaker"  # leads matchmaking shards (needs settings.matchmaker_enabled)
+    PUSH = "push"  # sends push notifications (serve: needs settings.push_enabled)
 
 
 def serve_loops(settings: Settings) -> frozenset[Loop]:
@@ -74,6 +77,8 @@ def serve_loops(settings: Settings) -> frozenset[Loop]:
         loops.add(Loop.RELAY)
     if settings.matchmaker_enabled:
         loops.add(Loop.MATCHMAKER)
+    if settings.push_enabled:
+        loops.add(Loop.PUSH)
     return frozenset(loops)
 
 
@@ -139,6 +144,10 @@ class Runtime:
             distributed=settings.redis_url is not None,
         )
         self.blobs: BlobStore = make_blob_store(settings)
+        self.push = Push(
+            settings, self.db, secret_key=secret_key, box=self.box, metrics=self.metrics,
+            pubsub=self.pubsub,
+        )  # fmt: skip
         self._tasks: list[asyncio.Task[None]] = []
         self._relay_task: asyncio.Task[None] | None = None
         self._loops: frozenset[Loop] = frozenset()
@@ -161,6 +170,7 @@ class Runtime:
         )
         on(CatalogChanged, GameChanged, react=self._catalog_committed)
         on(OutboxRecorded, react=self._outbox_committed)
+        on(PushQueued, PushCredentialsChanged, react=self.push.on_commit)
 
     async def start(self, loops: Iterable[Loop] | None = None) -> None:
         """Connect and start ``loops`` (by default those of ``serve``)."""
@@ -171,6 +181,7 @@ class Runtime:
             self.pubsub.subscribe(WAKE_TOPIC, self._woken)
         self.invalidator.start()
         self.matchmaker.subscribe()
+        self.push.subscribe(relay=Loop.PUSH in self._loops)
         self.pubsub.subscribe(CATALOG_TOPIC, self._catalog_changed, on_gap=self._catalog_gap)
         await self.pubsub.start()
         for sink in self.sinks:
@@ -181,9 +192,12 @@ class Runtime:
             self._relay_task = asyncio.create_task(self.relay.run(), name="relay")
         if Loop.MATCHMAKER in self._loops:
             self.matchmaker.start()
+        if Loop.PUSH in self._loops:
+            self.push.start()
 
     async def stop(self) -> None:
         await self.matchmaker.stop()
+        await self.push.stop()
         if self.relay is not None and self._relay_task is not None:
             self.relay.stop()
             await self._relay_task

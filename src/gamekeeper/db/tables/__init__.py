@@ -14,6 +14,7 @@ from gamekeeper.db.tables import (
     events,  # noqa: F401
     identity,  # noqa: F401
     matchmaking,  # noqa: F401
+    notify,  # noqa: F401
 )
 from gamekeeper.db.tables.base import metadata
 

@@ -1,0 +1,1 @@
+"""Push notifications: players' devices, games' sends, deliveries through providers, receipts."""

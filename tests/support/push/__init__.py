@@ -1,0 +1,1 @@
+"""Loopback stand-ins for the push providers (Web Push, APNs, FCM, Expo)."""
