@@ -28,10 +28,12 @@ def push_service(ca):
 
 
 @pytest.fixture
-async def client(make_client, push_service, tmp_path):
-    """The app, trusting the stand-ins' CA and allowed to reach loopback; sends do not wait."""
+async def client(request, make_client, push_service, tmp_path):
+    """The app, trusting the stand-ins' CA and allowed to reach loopback. By default its push
+    relay does not run on its own (tests run its rounds) and sends do not wait."""
+    settings = {"push_enabled": False, "push_send_wait": 0, **getattr(request, "param", {})}
     async with make_client(
-        outbound_allowed_networks=LOOPBACK, push_ca_file=str(tmp_path / "ca.pem"), push_send_wait=0
+        outbound_allowed_networks=LOOPBACK, push_ca_file=str(tmp_path / "ca.pem"), **settings
     ) as client:
         yield client
 
@@ -110,3 +112,188 @@ async def test_send_reaches_the_browser_encrypted_and_status_follows(ogs, client
     assert read.status_code == 200 and read.json()["status"] == "read"
     status = (await client.get(f"{NOTIFY}/status/{sent.json()['id']}", headers=key)).json()
     assert status["status"] == "read" and status["readAt"] is not None
+
+
+async def count_rows(client) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from gamekeeper.db.tables.notify import notification, push_delivery, push_device
+
+    async def run(runtime):
+        async with runtime.db.transaction(write=False) as uow:
+            return {
+                t.name: (await uow.conn.execute(select(func.count()).select_from(t))).scalar_one()
+                for t in (push_device, notification, push_delivery)
+            }
+
+    return in_app(client, run)
+
+
+def error_of(response) -> dict:
+    body = response.json()
+    assert set(body) == {"error"}, body  # the OGS envelope
+    return body["error"]
+
+
+async def send(client, key, game_user_id="user-123", headers=None, **note):
+    return await client.post(
+        f"{NOTIFY}/send",
+        json={"recipient": {"gameUserId": game_user_id}, "notification": {**NOTE, **note}},
+        headers={**key, **(headers or {})},
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"deviceToken": "ab" * 32, "platform": "windows"}, "invalid_platform"),
+        (
+            {"deviceToken": {"endpoint": "http://push.example/x"}, "platform": "web"},
+            "invalid_device_token",
+        ),
+        (
+            {
+                "deviceToken": '{"endpoint": "https://push.example/x", "keys": {}}',
+                "platform": "web",
+            },
+            "invalid_device_token",
+        ),
+        ({"deviceToken": "not json", "platform": "web"}, "invalid_device_token"),
+        ({"deviceToken": "zz-not-hex", "platform": "ios"}, "invalid_device_token"),
+        ({"deviceToken": "ab\u0000" * 20, "platform": "android"}, "invalid_device_token"),
+        ({"deviceToken": "ab" * 32, "platform": "ios", "topics": ["has space"]}, "invalid_topics"),
+        ({"deviceToken": 12, "platform": "ios"}, None),
+    ],
+)
+async def test_bad_registrations_get_a_clear_error_and_store_nothing(ogs, client, body, code):
+    player = ogs.bearer((await ogs.sign_up())["sessionToken"])
+    response = await client.post(f"{NOTIFY}/register", json=body, headers=player)
+    assert response.status_code == 400, response.text
+    error = error_of(response)
+    if code is not None:
+        assert error["code"] == code
+    assert error["message"]
+    assert (await count_rows(client))["push_device"] == 0
+
+
+async def test_registering_a_token_again_updates_one_device_and_devices_are_the_players(
+    ogs, client
+):
+    first = ogs.bearer((await ogs.sign_up())["sessionToken"])
+    other = ogs.bearer((await ogs.sign_up(email="bob@example.com"))["sessionToken"])
+    token = "ab" * 32
+    one = await client.post(
+        f"{NOTIFY}/register", json={"deviceToken": token, "platform": "ios"}, headers=first
+    )
+    again = await client.post(
+        f"{NOTIFY}/register",
+        json={"deviceToken": token.upper(), "platform": "ios", "topics": ["chat"]},
+        headers=first,
+    )
+    assert one.json()["deviceId"] == again.json()["deviceId"]
+    [device] = (await client.get(f"{NOTIFY}/devices", headers=first)).json()["devices"]
+    assert device["topics"] == ["chat"] and device["provider"] == "apns" and device["active"]
+    assert token not in str(device)  # never shown back
+    assert (await client.get(f"{NOTIFY}/devices", headers=other)).json()["devices"] == []
+    gone = await client.delete(f"{NOTIFY}/devices/{device['deviceId']}", headers=other)
+    assert gone.status_code == 404 and error_of(gone)["code"] == "device_not_found"
+    removed = await client.delete(f"{NOTIFY}/devices/{device['deviceId']}", headers=first)
+    assert removed.status_code == 204
+    assert (await count_rows(client))["push_device"] == 0
+
+
+async def test_sends_refused_with_the_reason_and_nothing_stored(ogs, client):
+    _, key = await ogs.game()
+    await linked_player(ogs, key)
+    not_linked = await send(client, key, game_user_id="nobody")
+    assert not_linked.status_code == 404 and error_of(not_linked)["code"] == "recipient_not_linked"
+    huge = await send(client, key, body="x" * 1900, data={"blob": "y" * 2000})
+    assert huge.status_code == 400 and error_of(huge)["code"] == "payload_too_large"
+    for bad, code in [
+        ({"type": "has space"}, "invalid_type"),
+        ({"ttl": -1}, "invalid_ttl"),
+        ({"priority": "urgent"}, "invalid_priority"),
+        ({"title": "a\u0000b"}, "invalid_title"),
+    ]:
+        response = await send(client, key, **bad)
+        assert response.status_code == 400, response.text
+        assert error_of(response)["code"] == code
+    wrong_type = await client.post(
+        f"{NOTIFY}/send", json={"recipient": {"gameUserId": 5}, "notification": NOTE}, headers=key
+    )
+    assert wrong_type.status_code == 400 and "error" in wrong_type.json()
+    assert (await count_rows(client))["notification"] == 0
+
+
+async def test_a_linked_player_without_devices_keeps_the_notification_in_the_inbox(ogs, client):
+    _, key = await ogs.game()
+    player = await linked_player(ogs, key)
+    sent = await send(client, key)
+    assert sent.status_code == 200
+    assert sent.json()["status"] == "failed"
+    status = (await client.get(f"{NOTIFY}/status/{sent.json()['id']}", headers=key)).json()
+    assert status["reason"] == "no_devices"
+    inbox = (await client.get(f"{NOTIFY}/", headers=player)).json()
+    assert inbox["notifications"][0]["title"] == NOTE["title"]
+
+
+async def test_topics_choose_the_devices_and_idempotency_returns_the_first_answer(
+    ogs, client, push_service
+):
+    _, key = await ogs.game()
+    player = await linked_player(ogs, key)
+    chat, any_type = push_service.browser(), push_service.browser()
+    for browser, topics in ((chat, ["chat"]), (any_type, None)):
+        body = {"deviceToken": browser.token(), "platform": "web", "topics": topics}
+        assert (
+            await client.post(f"{NOTIFY}/register", json=body, headers=player)
+        ).status_code == 200
+    first = await send(client, key, headers={"Idempotency-Key": "invite-1"})
+    replay = await send(client, key, headers={"Idempotency-Key": "invite-1"})
+    assert replay.json()["id"] == first.json()["id"]
+    clash = await send(client, key, headers={"Idempotency-Key": "invite-1"}, title="Other")
+    assert clash.status_code == 409 and error_of(clash)["code"] == "idempotency_key_reused"
+    assert (await count_rows(client))["push_delivery"] == 1  # only the device without topics
+    await run_relay(client)
+    assert [p.path.rsplit("/", 1)[1] for p in push_service.accepted()] == [any_type.id]
+
+
+async def test_only_the_game_and_the_recipient_see_a_notification(ogs, client):
+    _, key = await ogs.game()
+    _, other_key = await ogs.game(name="Other Game")
+    player = await linked_player(ogs, key)
+    stranger = ogs.bearer((await ogs.sign_up(email="eve@example.com"))["sessionToken"])
+    sent = (await send(client, key)).json()
+    other = await client.get(f"{NOTIFY}/status/{sent['id']}", headers=other_key)
+    assert other.status_code == 404 and error_of(other)["code"] == "notification_not_found"
+    read = await client.post(f"{NOTIFY}/{sent['id']}/read", headers=stranger)
+    assert read.status_code == 404
+    assert (await client.get(f"{NOTIFY}/", headers=stranger)).json()["notifications"] == []
+    assert (await client.post(f"{NOTIFY}/{sent['id']}/read", headers=player)).status_code == 200
+
+
+async def test_a_revoked_key_cannot_send(ogs, client):
+    from support.provision import ADMIN
+
+    game_id, key = await ogs.game()
+    await linked_player(ogs, key)
+    keys = (await client.get(f"/admin/v1/games/{game_id}/keys", headers=ADMIN)).json()["items"]
+    for item in keys:
+        await client.delete(f"/admin/v1/keys/{item['id']}", headers=ADMIN)
+    refused = await send(client, key)
+    assert refused.status_code == 401 and error_of(refused)["code"] == "invalid_api_key"
+    assert (await count_rows(client))["notification"] == 0
+
+
+@pytest.mark.parametrize("client", [{"push_enabled": True, "push_send_wait": 10}], indirect=True)
+async def test_a_send_answers_delivered_when_the_provider_answers_in_time(
+    ogs, client, push_service
+):
+    _, key = await ogs.game()
+    player = await linked_player(ogs, key)
+    body = {"deviceToken": push_service.browser().subscription(), "platform": "web"}
+    assert (await client.post(f"{NOTIFY}/register", json=body, headers=player)).status_code == 200
+    sent = await send(client, key)  # the relay in the server delivers while the send waits
+    assert sent.json()["status"] == "delivered", sent.text
+    assert sent.json()["deliveredAt"]
+    assert len(push_service.accepted()) == 1

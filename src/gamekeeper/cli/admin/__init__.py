@@ -15,6 +15,7 @@ from gamekeeper.cli.admin import (
     operators,
     platforms,
     players,
+    push,
     webhooks,
 )
 
@@ -28,5 +29,6 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(operators.app, name="operators")
 app.add_typer(platforms.app, name="platforms")
 app.add_typer(players.app, name="players")
+app.add_typer(push.app, name="push")
 app.add_typer(webhooks.app, name="webhooks")
 app.command("audit")(audit.audit)

@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from gamekeeper.api.deps import ActorDep, ReadUow, RuntimeDep, WriteUow
 from gamekeeper.api.dialects.admin import battleplace as battleplace_routes
 from gamekeeper.api.dialects.admin import owners as owner_routes
+from gamekeeper.api.dialects.admin import push as push_routes
 from gamekeeper.api.dialects.admin import schemas as s
 from gamekeeper.api.dialects.admin import tokens as token_routes
 from gamekeeper.api.errors import default_envelope, exception_handlers
@@ -129,6 +130,7 @@ router = Router(
         *owner_routes.owned_routers(),
         *token_routes.ROUTES,
         *battleplace_routes.ROUTES,
+        *push_routes.ROUTES,
     ],
     guards=[require_admin],
     exception_handlers=exception_handlers(default_envelope),
