@@ -284,6 +284,7 @@ def _check(settings: Settings) -> None:
             f"GAMEKEEPER_RELAY_LEASE_SECONDS: must be at least twice GAMEKEEPER_OUTBOUND_TIMEOUT "
             f"({settings.outbound_timeout:g} s), so a claim never ends while its request is out"
         )
+    _check_push(settings)
     for name in ("itch_base_url", "steam_api_base_url"):
         if not getattr(settings, name).startswith(("https://", "http://")):
             raise SettingsError(f"{ENV_PREFIX}{name.upper()}: must start with https:// or http://")
@@ -302,3 +303,21 @@ def _check(settings: Settings) -> None:
         raise SettingsError("GAMEKEEPER_SECRET_KEY: must be at least 32 characters")
     if settings.admin_token is not None and len(settings.admin_token) < 24:
         raise SettingsError("GAMEKEEPER_ADMIN_TOKEN: must be at least 24 characters")
+
+
+def _check_push(settings: Settings) -> None:
+    subject = settings.push_vapid_subject
+    if subject is not None and not subject.startswith(("mailto:", "https://")):
+        raise SettingsError(
+            "GAMEKEEPER_PUSH_VAPID_SUBJECT: a contact push services may use, mailto: or https:"
+        )
+    for name in ("push_apns_base_url", "push_fcm_base_url", "push_fcm_token_url"):
+        value = getattr(settings, name)
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise SettingsError(f"{ENV_PREFIX}{name.upper()}: must start with https:// or http://")
+    if not settings.push_expo_base_url.startswith(("https://", "http://")):
+        raise SettingsError("GAMEKEEPER_PUSH_EXPO_BASE_URL: must start with https:// or http://")
+    for name in ("push_credentials_file", "push_ca_file"):
+        value = getattr(settings, name)
+        if value is not None and not Path(value).is_file():
+            raise SettingsError(f"{ENV_PREFIX}{name.upper()}: no file at {value}")

@@ -50,6 +50,10 @@ def test_environment_wins_over_the_file(tmp_path):
         ({"GAMEKEEPER_SECRET_KEY": "short"}, "GAMEKEEPER_SECRET_KEY"),
         ({"GAMEKEEPER_DATABASE_URL": "postgresql://db/gk"}, "GAMEKEEPER_SECRET_KEY"),
         ({"GAMEKEEPER_LOG_FORMAT": "xml"}, "GAMEKEEPER_LOG_FORMAT"),
+        ({"GAMEKEEPER_PUSH_VAPID_SUBJECT": "ops"}, "GAMEKEEPER_PUSH_VAPID_SUBJECT"),
+        ({"GAMEKEEPER_PUSH_APNS_BASE_URL": "ftp://x"}, "GAMEKEEPER_PUSH_APNS_BASE_URL"),
+        ({"GAMEKEEPER_PUSH_CREDENTIALS_FILE": "/nonexistent"}, "GAMEKEEPER_PUSH_CREDENTIALS_FILE"),
+        ({"GAMEKEEPER_PUSH_SEND_WAIT": "60"}, "GAMEKEEPER_PUSH_SEND_WAIT"),
     ],
 )
 def test_bad_values_name_the_setting_on_one_line(env, named):
@@ -63,3 +67,23 @@ def test_unknown_keys_in_the_file_are_refused(tmp_path):
     config.write_text("prot = 1\n")
     with pytest.raises(SettingsError, match="prot"):
         load_settings(env={"GAMEKEEPER_CONFIG": str(config)})
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("not json", "as JSON"),
+        ("[]", "JSON object"),
+        ('{"gcm": {}}', "unknown providers"),
+        ('{"apns": {"keyP8": "x"}}', "keyP8"),
+    ],
+)
+def test_a_bad_push_credentials_file_is_refused_on_one_line(tmp_path, content, says):
+    from gamekeeper.infra.push.pool import load_defaults
+
+    path = tmp_path / "push.json"
+    path.write_text(content)
+    settings = load_settings(env={"GAMEKEEPER_PUSH_CREDENTIALS_FILE": str(path)})
+    with pytest.raises(SettingsError) as error:
+        load_defaults(settings)
+    assert says in str(error.value) and "\n" not in str(error.value)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
+from gamekeeper.infra.push.pool import load_defaults
 from gamekeeper.settings import Settings, SettingsError, load_settings
 
 # soft_wrap: paths, ids and tokens must stay on one line, whatever the terminal width, to be
@@ -31,9 +32,11 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def read_settings(config: Path | None, **overrides: Any) -> Settings:
     """Settings, or exit 2 with the one-line reason when a setting is invalid."""
     try:
-        return load_settings(config_file=config, **overrides)
+        settings = load_settings(config_file=config, **overrides)
+        load_defaults(settings)  # the push credentials file is read at start: check it now
     except SettingsError as exc:
         fail(str(exc), code=2)
+    return settings
 
 
 def make_data_dir(settings: Settings) -> None:

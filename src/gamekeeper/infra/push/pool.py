@@ -20,6 +20,7 @@ import structlog
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from gamekeeper.core.errors import InvalidInput
 from gamekeeper.core.notify import credentials
 from gamekeeper.core.notify.types import ProviderName
 from gamekeeper.core.secrets import SecretBox, derive_key
@@ -29,7 +30,7 @@ from gamekeeper.infra.push.base import Provider
 from gamekeeper.infra.push.expo import ExpoProvider
 from gamekeeper.infra.push.fcm import FcmProvider
 from gamekeeper.infra.push.webpush import WebPushProvider, public_key_b64url
-from gamekeeper.settings import Settings
+from gamekeeper.settings import Settings, SettingsError
 
 log = structlog.get_logger(__name__)
 
@@ -66,15 +67,23 @@ def vapid_subject(settings: Settings) -> str:
 
 def load_defaults(settings: Settings) -> dict[ProviderName, dict[str, Any]]:
     """The deployment's default credentials from ``push_credentials_file``, checked."""
-    if not settings.push_credentials_file:
+    path = settings.push_credentials_file
+    if not path:
         return {}
-    raw = json.loads(Path(settings.push_credentials_file).read_text())
+    where = "GAMEKEEPER_PUSH_CREDENTIALS_FILE"
+    try:
+        raw = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise SettingsError(f"{where}: cannot read {path} as JSON: {exc}") from None
     if not isinstance(raw, dict):
-        raise ValueError("push_credentials_file must hold a JSON object {apns?, fcm?, expo?}")
+        raise SettingsError(f"{where}: {path} must hold a JSON object {{apns?, fcm?, expo?}}")
     unknown = set(raw) - {p.value for p in credentials.CONFIGURABLE}
     if unknown:
-        raise ValueError(f"push_credentials_file: unknown providers {sorted(unknown)}")
-    return {ProviderName(name): credentials.check(ProviderName(name), v) for name, v in raw.items()}
+        raise SettingsError(f"{where}: unknown providers {sorted(unknown)} in {path}")
+    try:
+        return {ProviderName(k): credentials.check(ProviderName(k), v) for k, v in raw.items()}
+    except InvalidInput as exc:
+        raise SettingsError(f"{where}: {exc.message}") from None
 
 
 class ProviderPool:
