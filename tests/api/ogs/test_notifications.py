@@ -297,3 +297,47 @@ async def test_a_send_answers_delivered_when_the_provider_answers_in_time(
     assert sent.json()["status"] == "delivered", sent.text
     assert sent.json()["deliveredAt"]
     assert len(push_service.accepted()) == 1
+
+
+async def test_the_inbox_pages_newest_first(ogs, client):
+    _, key = await ogs.game()
+    player = await linked_player(ogs, key)
+    sent = [(await send(client, key, title=f"Note {i}")).json()["id"] for i in range(5)]
+    page = (await client.get(f"{NOTIFY}?limit=2", headers=player)).json()
+    assert [n["id"] for n in page["notifications"]] == sent[:-3:-1]
+    seen = [n["id"] for n in page["notifications"]]
+    while page["nextCursor"]:
+        page = (
+            await client.get(f"{NOTIFY}?limit=2&cursor={page['nextCursor']}", headers=player)
+        ).json()
+        seen += [n["id"] for n in page["notifications"]]
+    assert seen == sent[::-1]
+    bad = await client.get(f"{NOTIFY}?cursor=abc", headers=player)
+    assert bad.status_code == 400 and error_of(bad)["code"] == "invalid_cursor"
+
+
+@pytest.mark.parametrize("client", [{"rate_limits": {"push_register": "2/hour"}}], indirect=True)
+async def test_registrations_per_player_are_rate_limited(ogs, client):
+    player = ogs.bearer((await ogs.sign_up())["sessionToken"])
+    answers = [
+        await client.post(
+            f"{NOTIFY}/register", json={"deviceToken": f"{i:02x}" * 32, "platform": "ios"},
+            headers=player,
+        )
+        for i in range(3)
+    ]  # fmt: skip
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert error_of(answers[2])["code"] == "rate_limited" and "retry-after" in answers[2].headers
+
+
+async def test_deliveries_are_counted_in_the_metrics(ogs, client, push_service):
+    _, key = await ogs.game()
+    player = await linked_player(ogs, key)
+    body = {"deviceToken": push_service.browser().subscription(), "platform": "web"}
+    await client.post(f"{NOTIFY}/register", json=body, headers=player)
+    await send(client, key)
+    await run_relay(client)
+    metrics = (await client.get("/metrics")).text
+    assert 'gamekeeper_push_deliveries_total{outcome="delivered",provider="webpush"} 1.0' in metrics
+    assert 'gamekeeper_push_sends_total{status="queued"} 1.0' in metrics
+    assert "gamekeeper_push_latency_seconds_count" in metrics
