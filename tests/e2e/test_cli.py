@@ -273,3 +273,43 @@ def test_migrate_creates_the_schema_on_postgresql(fresh_database: str, tmp_path:
     again = run("migrate", env=env)  # idempotent
     assert again.returncode == 0, again.stderr
     assert f"revision {revision}" in again.stdout
+
+
+def test_admin_push_sets_credentials_from_files_and_shows_only_which_are_set(
+    start_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    server = start_server(tmp_path / "data")
+    game = server.admin("games", "create", "--name", "Push game")
+    key_file = tmp_path / "AuthKey_ABC123DEFG.p8"
+    key_file.write_bytes(
+        ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    assert server.admin("push", "get", game["id"]) == {
+        "apnsSet": False, "fcmSet": False, "expoSet": False
+    }  # fmt: skip
+    set_ = server.admin(
+        "push", "set", game["id"], "--apns-key", str(key_file), "--apns-key-id", "ABC123DEFG",
+        "--apns-team-id", "TEAM123456", "--apns-topic", "com.example.push", "--expo",
+    )  # fmt: skip
+    assert set_ == {"apnsSet": True, "fcmSet": False, "expoSet": True}
+    assert server.admin("push", "set", game["id"], "--clear", "expo")["expoSet"] is False
+    refused = run("admin", "push", "set", game["id"], "--apns-key", str(key_file), env=server.env())
+    assert refused.returncode == 2
+    [line] = refused.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "--apns-key-id" in line
+    # A bad key is refused by the server with its reason, and nothing is stored.
+    key_file.write_text("not a key")
+    bad = run(
+        "admin", "push", "set", game["id"], "--apns-key", str(key_file), "--apns-key-id",
+        "ABC123DEFG", "--apns-team-id", "TEAM123456", "--apns-topic", "com.example.push",
+        env=server.env(),
+    )  # fmt: skip
+    assert bad.returncode == 1 and ERROR_LINE.match(bad.stderr.strip()), bad.stderr
+    assert server.admin("push", "get", game["id"])["apnsSet"] is True  # the earlier key stands
