@@ -214,10 +214,16 @@ async def test_sends_refused_with_the_reason_and_nothing_stored(ogs, client):
         ({"ttl": -1}, "invalid_ttl"),
         ({"priority": "urgent"}, "invalid_priority"),
         ({"title": "a\u0000b"}, "invalid_title"),
+        ({"data": {"k": "a\u0000b"}}, "invalid_data"),
+        ({"data": {"a\u0000": 1}}, "invalid_data"),
+        ({"data": {"d": [[[[[[[[[[1]]]]]]]]]]}}, "invalid_data"),
+        ({"deepLink": "x\u0000"}, "invalid_deep_link"),
     ]:
         response = await send(client, key, **bad)
         assert response.status_code == 400, response.text
         assert error_of(response)["code"] == code
+    nul_user = await send(client, key, game_user_id="user\u0000123")
+    assert nul_user.status_code == 400 and error_of(nul_user)["code"] == "invalid_game_user_id"
     wrong_type = await client.post(
         f"{NOTIFY}/send", json={"recipient": {"gameUserId": 5}, "notification": NOTE}, headers=key
     )
@@ -341,3 +347,23 @@ async def test_deliveries_are_counted_in_the_metrics(ogs, client, push_service):
     assert 'gamekeeper_push_deliveries_total{outcome="delivered",provider="webpush"} 1.0' in metrics
     assert 'gamekeeper_push_sends_total{status="queued"} 1.0' in metrics
     assert "gamekeeper_push_latency_seconds_count" in metrics
+
+
+async def test_nul_bytes_in_ids_are_not_found_or_refused_never_a_500(ogs, client):
+    _, key = await ogs.game()
+    player = await linked_player(ogs, key)
+    for response in [
+        await client.get(f"{NOTIFY}/status/a%00b", headers=key),
+        await client.post(f"{NOTIFY}/a%00b/read", headers=player),
+        await client.delete(f"{NOTIFY}/devices/a%00b", headers=player),
+    ]:
+        assert response.status_code == 404, response.text
+        assert error_of(response)["code"].endswith("not_found")
+    game = await client.post(
+        f"{NOTIFY}/register",
+        json={"deviceToken": "ab" * 32, "platform": "ios", "gameId": "g\u0000"},
+        headers=player,
+    )
+    assert game.status_code in (400, 404) and "error" in game.json()
+    key_nul = await send(client, key, headers={"Idempotency-Key": "k\u00e9y".encode("latin-1")})
+    assert key_nul.status_code == 400

@@ -45,13 +45,32 @@ TYPE = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
-def _text(value: str, field: str, *, most: int, least: int = 1, lines: bool = False) -> str:
+MAX_DATA_DEPTH = 8
+
+
+def _text(
+    value: str, field: str, code: str, *, most: int, least: int = 1, lines: bool = False
+) -> str:
     allowed = value.replace("\n", "") if lines else value
     if not least <= len(value) <= most or not allowed.isprintable():
-        raise InvalidInput(
-            f"{field} must be {least} to {most} printable characters", code=f"invalid_{field}"
-        )
+        raise InvalidInput(f"{field} must be {least} to {most} printable characters", code=code)
     return value
+
+
+def _data(value: object, depth: int = 0) -> None:
+    """``data`` is JSON the providers and both databases take: bounded depth, no NUL."""
+    if depth > MAX_DATA_DEPTH:
+        raise InvalidInput(f"data nests deeper than {MAX_DATA_DEPTH} levels", code="invalid_data")
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidInput("data may not hold NUL characters", code="invalid_data")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _data(key, depth + 1)
+            _data(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _data(item, depth + 1)
 
 
 def content(
@@ -66,6 +85,8 @@ def content(
     priority: str = "high",
 ) -> Content:
     """A notification's content, checked against every provider's limits."""
+    if data is not None:
+        _data(data)
     if not TYPE.fullmatch(type):
         raise InvalidInput("type must be 1 to 64 letters, digits or _.:-", code="invalid_type")
     if ttl is not None and not 0 <= ttl <= MAX_TTL:
@@ -76,12 +97,16 @@ def content(
         raise InvalidInput("priority must be high or normal", code="invalid_priority") from None
     made = Content(
         type=type,
-        title=_text(title, "title", most=200),
-        body=_text(body, "body", most=2000, least=0, lines=True),
+        title=_text(title, "title", "invalid_title", most=200),
+        body=_text(body, "body", "invalid_body", most=2000, least=0, lines=True),
         data=data,
-        deep_link=None if deep_link is None else _text(deep_link, "deepLink", most=2048),
+        deep_link=None
+        if deep_link is None
+        else _text(deep_link, "deepLink", "invalid_deep_link", most=2048),
         ttl=ttl,
-        collapse_key=None if collapse_key is None else _text(collapse_key, "collapseKey", most=64),
+        collapse_key=None
+        if collapse_key is None
+        else _text(collapse_key, "collapseKey", "invalid_collapse_key", most=64),
         priority=chosen,
     )
     size = len(payload_json(made, notification_id=str(uuid.UUID(int=0))))
@@ -122,7 +147,7 @@ async def _send(
     uow: NotifyUow, game_id: str, game_user_id: str, made: Content, idempotency_key: str | None
 ) -> tuple[Notification, bool]:
     """The notification, and whether this call stored it (not a replay of its key)."""
-    _text(game_user_id, "gameUserId", most=128)
+    _text(game_user_id, "gameUserId", "invalid_game_user_id", most=128)
     if idempotency_key is not None:
         if not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
             raise InvalidInput(
@@ -167,11 +192,23 @@ def _same(first: Notification, game_user_id: str, made: Content) -> Notification
     return first
 
 
+def is_id(value: str) -> bool:
+    """Ids we give are UUIDs: anything else is not found, without asking the database."""
+    try:
+        return len(value) == 36 and str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
+
+
+async def _notification(uow: NotifyUow, notification_id: str) -> Notification | None:
+    return await uow.notify.get_notification(notification_id) if is_id(notification_id) else None
+
+
 async def notification_status(
     uow: NotifyUow, *, game_id: str, notification_id: str
 ) -> StatusReport:
     """The notification's status with per-device detail; another game's is not found."""
-    found = await uow.notify.get_notification(notification_id)
+    found = await _notification(uow, notification_id)
     if found is None or found.game_id != game_id:
         raise NotificationNotFound()
     return StatusReport(
@@ -183,7 +220,7 @@ async def notification_status(
 
 async def mark_read(uow: NotifyUow, *, player_id: str, notification_id: str) -> Notification:
     """The recipient read it (once); the game hears ``notification.read``."""
-    found = await uow.notify.get_notification(notification_id)
+    found = await _notification(uow, notification_id)
     if found is None or found.player_id != player_id:
         raise NotificationNotFound()
     if found.read_at is not None:
