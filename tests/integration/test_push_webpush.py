@@ -24,16 +24,12 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
+from gamekeeper.core.notify.subscription import parse_subscription
 from gamekeeper.infra.http import SafeHttpClient
 from gamekeeper.infra.push.base import Outcome, PushMessage
-from gamekeeper.infra.push.webpush import (
-    WebPushProvider,
-    generate_vapid_key,
-    parse_subscription,
-    public_key_b64url,
-)
+from gamekeeper.infra.push.webpush import WebPushProvider, generate_vapid_key, public_key_b64url
 from support.loopback import free_port
-from support.push.webpush import WebPushService, b64url, serving
+from support.push.webpush import WebPushService, serving
 
 pytestmark = pytest.mark.anyio
 
@@ -330,61 +326,7 @@ async def test_the_stand_in_refuses_a_body_it_cannot_decrypt(service, client, va
     assert service.accepted() == []
 
 
-# --- Validating subscriptions -----------------------------------------------------------------
-
-P256DH = b64url(b"\x04" + bytes.fromhex(
-    "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
-    "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5"
-))  # fmt: skip  # the P-256 generator point
-AUTH = b64url(bytes(range(16)))
-GOOD = {"endpoint": "https://push.example/send/abc", "keys": {"p256dh": P256DH, "auth": AUTH}}
-
-
-def with_keys(**keys: object) -> dict[str, object]:
-    return {**GOOD, "keys": {**GOOD["keys"], **keys}}  # type: ignore[dict-item]
-
-
-def test_a_subscription_is_accepted_as_an_object_or_its_json():
-    from_dict = parse_subscription({**GOOD, "expirationTime": None})
-    from_json = parse_subscription(json.dumps(GOOD))
-    assert from_dict == from_json
-    assert from_dict.endpoint == GOOD["endpoint"]
-    assert (from_dict.p256dh[0], len(from_dict.p256dh), from_dict.auth) == (4, 65, bytes(range(16)))
-    assert parse_subscription(from_dict.to_json()) == from_dict
-    assert "abc" not in repr(from_dict)  # its parts are secrets
-
-
-@pytest.mark.parametrize(
-    ("value", "complaint"),
-    [
-        ({**GOOD, "endpoint": "http://push.example/send/abc"}, "https"),
-        ({**GOOD, "endpoint": "https:///no-host"}, "host"),
-        ({**GOOD, "endpoint": "/relative/path"}, "https"),
-        ({**GOOD, "endpoint": "https://u:p@push.example/x"}, "credentials"),
-        ({**GOOD, "endpoint": "https://push.example/" + "a" * 2048}, "2048"),
-        ({**GOOD, "endpoint": "https://push.example/\x00abc"}, "printable"),
-        ({**GOOD, "endpoint": 42}, "endpoint"),
-        ({"keys": GOOD["keys"]}, "endpoint"),
-        ({"endpoint": GOOD["endpoint"]}, "keys"),
-        (with_keys(p256dh=None), "p256dh"),
-        ({**GOOD, "keys": {"p256dh": P256DH}}, "auth"),
-        (with_keys(p256dh=P256DH[:-3]), "65 bytes, not 63"),
-        (with_keys(auth=b64url(bytes(15))), "16 bytes"),
-        (with_keys(p256dh=b64url(b"\x03" + bytes(64))), "uncompressed"),
-        (with_keys(p256dh=b64url(b"\x04" + bytes(63) + b"\x01")), "curve"),
-        (with_keys(auth=AUTH[:10] + "\x00" + AUTH[11:]), "base64url"),
-        (with_keys(auth=AUTH[:10] + "+/" + AUTH[12:]), "base64url"),
-        ("not json", "JSON"),
-        ('{"endpoint": "https://push.example/x",\x00 "keys": {}}', "JSON"),
-        ("[" * 3000, "JSON"),
-        ("x" * 5000, "longer"),
-        (["https://push.example/x"], "object"),
-        (None, "object"),
-    ],
-)
-def test_a_bad_subscription_is_refused_with_a_clear_message(value, complaint):
-    with pytest.raises(ValueError, match=complaint):
-        parse_subscription(value)
+# --- The VAPID key ---------------------------------------------------------------------------
 
 
 def test_the_public_key_is_the_uncompressed_point_browsers_expect(vapid_key):

@@ -6,6 +6,10 @@ As in the outbox relay (``db/events/relay.py``): a claim bumps ``attempts`` and 
 transaction; a worker that dies leaves its claims to expire and be claimed again (at-least-once,
 the same delivery id each time). Outcomes are written only where ``attempts`` still equals the
 claimed attempt. On PostgreSQL claims use ``FOR UPDATE SKIP LOCKED``.
+
+A receipt check (Expo) is claimed the same way but is no attempt: its outcome gives the bump
+back, and it leaves ``last_attempt_at`` at the send that got the ticket, so the relay knows how
+long a receipt has been awaited.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ class PushJob:
     token_sealed: str | None  # None: the device was removed or deactivated
     token_hash: str | None
     receipt: str | None = None  # for a receipt check (Expo)
+    check: bool = False  # a receipt check, not a send
+    last_attempt_at: datetime | None = None  # for a check: when the ticket's send was claimed
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,15 +80,15 @@ async def claim(
 ) -> list[PushJob]:
     """Take up to ``limit`` due deliveries (``receipts``: sent ones whose receipt is due)."""
     status = DeliveryStatus.SENT if receipts else DeliveryStatus.PENDING
+    values: dict[str, Any] = {"attempts": push_delivery.c.attempts + 1}
+    values["next_attempt_at"] = now + lease
+    if not receipts:  # a receipt check is no attempt: the ticket's send stays the last
+        values["last_attempt_at"] = now
     claimed = (
         await conn.execute(
             update(push_delivery)
             .where(push_delivery.c.id.in_(_due(status, now, limit, exclude).scalar_subquery()))
-            .values(
-                attempts=push_delivery.c.attempts + 1,
-                next_attempt_at=now + lease,
-                last_attempt_at=now,
-            )
+            .values(**values)
             .returning(
                 push_delivery.c.id,
                 push_delivery.c.attempts,
@@ -90,6 +96,7 @@ async def claim(
                 push_delivery.c.notification_id,
                 push_delivery.c.device_id,
                 push_delivery.c.receipt,
+                push_delivery.c.last_attempt_at,
             )
         )
     ).all()
@@ -111,6 +118,8 @@ async def claim(
                 token_sealed=device["token_sealed"] if device and device["active"] else None,
                 token_hash=device["token_hash"] if device else None,
                 receipt=row.receipt,
+                check=receipts,
+                last_attempt_at=row.last_attempt_at,
             )
         )
     return jobs
@@ -160,7 +169,7 @@ async def record(conn: AsyncConnection, outcomes: Sequence[PushOutcome]) -> None
             "b_id": o.job.delivery_id,
             "b_attempt": o.job.attempt,
             "b_status": o.status.value,
-            "b_attempts": o.job.attempt if o.attempted else o.job.attempt - 1,
+            "b_attempts": o.job.attempt if o.attempted and not o.job.check else o.job.attempt - 1,
             "b_next": o.next_attempt_at,
             "b_http": o.http_status,
             "b_error": o.error[:200] if o.error else None,

@@ -15,22 +15,25 @@ reason. The device token travels only in the request path, never in a reason.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
-import math
 import re
 import ssl
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from gamekeeper import __version__
+from gamekeeper.infra.push.answers import (
+    USER_AGENT,
+    app_fields,
+    json_body,
+    retry_after,
+    safe_code,
+)
 from gamekeeper.infra.push.base import Outcome, PushMessage, Verdict
 
 __all__ = ["MAX_PAYLOAD_BYTES", "ApnsProvider", "apns_id", "valid_device_token"]
@@ -41,7 +44,6 @@ PROVIDER_TOKEN_LIFETIME = 50 * 60.0  # seconds: Apple refuses after 60, throttle
 MAX_BATCH = 1000  # one batch's requests share the connection; ``concurrency`` bounds the streams
 
 _DEVICE_TOKEN = re.compile(r"[0-9a-fA-F]{32,200}")
-_APPLE_REASON = re.compile(r"[A-Za-z]{1,64}")  # Apple's reasons are words like BadDeviceToken
 _HEADER_VALUE = re.compile(r"[\x20-\x7e]*")  # what may go in a header as it is
 _TOKEN_GONE = frozenset({"BadDeviceToken", "DeviceTokenNotForTopic"})
 _APNS_ID_NAMESPACE = uuid.UUID("0c6f1f44-3d0e-5b52-9a43-4f1a2b7e8d10")
@@ -95,7 +97,7 @@ class ApnsProvider:
             http2=True,
             timeout=timeout,
             verify=verify,
-            headers={"user-agent": f"Gamekeeper/{__version__}"},
+            headers={"user-agent": USER_AGENT},
         )
 
     async def send(self, messages: Sequence[PushMessage]) -> list[Verdict]:
@@ -175,8 +177,8 @@ class ApnsProvider:
                 self._provider_token = None
             return Verdict(Outcome.CREDENTIAL_ERROR, reason, status=status)
         if status == 429 or status >= 500:
-            retry_after = _retry_after(response.headers.get("retry-after"), self._clock())
-            return Verdict(Outcome.RETRY, reason, retry_after=retry_after, status=status)
+            wait = retry_after(response.headers.get("retry-after"), self._clock())
+            return Verdict(Outcome.RETRY, reason, retry_after=wait, status=status)
         return Verdict(Outcome.FAILED, reason, status=status)
 
 
@@ -191,39 +193,13 @@ def _signing_key(pem: str) -> ec.EllipticCurvePrivateKey:
 
 
 def _payload(message: PushMessage) -> bytes:
-    payload: dict[str, Any] = {
-        "aps": {"alert": {"title": message.title, "body": message.body}, "sound": "default"},
-        "id": message.notification_id,
-        "type": message.type,
-    }
-    if message.data is not None:
-        payload["data"] = dict(message.data)
-    if message.deep_link is not None:
-        payload["deepLink"] = message.deep_link
+    alert = {"title": message.title, "body": message.body}
+    payload = {"aps": {"alert": alert, "sound": "default"}, **app_fields(message)}
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _reason(response: httpx.Response) -> str:
     """Apple's reason code, or the status when the body has none we may repeat."""
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        body = None
-    reason = body.get("reason") if isinstance(body, dict) else None
-    if isinstance(reason, str) and _APPLE_REASON.fullmatch(reason):
-        return reason
-    return f"HTTP {response.status_code}"
-
-
-def _retry_after(value: str | None, now: float) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            seconds = email.utils.parsedate_to_datetime(value).timestamp() - now
-        except (TypeError, ValueError):
-            return None
-    return max(0.0, seconds) if math.isfinite(seconds) else None
+    body = json_body(response.content)
+    reason = safe_code(body.get("reason")) if isinstance(body, dict) else None
+    return reason or f"HTTP {response.status_code}"

@@ -14,16 +14,11 @@ URL is an operator setting, so a plain client is right.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
-import time
 from collections.abc import Mapping, Sequence
-from email.utils import parsedate_to_datetime
 from typing import Any
 
-import aiohttp
-
-from gamekeeper import __version__
+from gamekeeper.infra.push.answers import JsonClient, flat_data, retry_after, safe_code
 from gamekeeper.infra.push.base import Outcome, PushMessage, Verdict
 
 __all__ = ["ExpoProvider", "is_expo_token"]
@@ -38,8 +33,6 @@ _OUTCOMES = {  # ticket and receipt error codes; any other is a permanent FAILED
     "MessageRateExceeded": Outcome.RETRY,
 }
 _NOT_EXPO = Verdict(Outcome.FAILED, "not an Expo push token")  # our routing, not a dead device
-
-Answer = tuple[int, Mapping[str, str], Any]  # status, headers, the JSON body (None if not JSON)
 
 
 def is_expo_token(token: str) -> bool:
@@ -62,11 +55,10 @@ class ExpoProvider:
         timeout: float = 10.0,
     ) -> None:
         self._base_url = base_url.rstrip("/")
-        self._timeout = timeout
-        self._headers = {"Accept": "application/json", "User-Agent": f"Gamekeeper/{__version__}"}
+        headers = {"Accept": "application/json"}
         if access_token:
-            self._headers["Authorization"] = f"Bearer {access_token}"
-        self._session: aiohttp.ClientSession | None = None  # made in the loop that first sends
+            headers["Authorization"] = f"Bearer {access_token}"
+        self._http = JsonClient(timeout=timeout, headers=headers)
 
     async def send(self, messages: Sequence[PushMessage]) -> list[Verdict]:
         # A token Expo cannot take is not sent: Expo's SDKs check the same before sending.
@@ -86,12 +78,12 @@ class ExpoProvider:
         return settled
 
     async def aclose(self) -> None:
-        session, self._session = self._session, None
-        if session is not None:
-            await session.close()
+        await self._http.aclose()
 
     async def _send_batch(self, batch: Sequence[PushMessage]) -> list[Verdict]:
-        answer = await self._post(SEND_PATH, [_message(message) for message in batch])
+        answer = await self._http.post(
+            self._base_url + SEND_PATH, json=[_message(message) for message in batch]
+        )
         if isinstance(answer, Verdict):
             return [answer] * len(batch)
         status, headers, body = answer
@@ -103,7 +95,7 @@ class ExpoProvider:
         return [_ticket(ticket, status) for ticket in tickets]
 
     async def _receipts(self, ids: Sequence[str]) -> dict[str, Verdict]:
-        answer = await self._post(RECEIPTS_PATH, {"ids": list(ids)})
+        answer = await self._http.post(self._base_url + RECEIPTS_PATH, json={"ids": list(ids)})
         if isinstance(answer, Verdict) or answer[0] != 200:
             return {}  # nothing settled now; the caller asks again later
         status, _, body = answer
@@ -119,37 +111,13 @@ class ExpoProvider:
                 settled[receipt_id] = _error(receipt, status)
         return settled
 
-    async def _post(self, path: str, payload: object) -> Answer | Verdict:
-        try:
-            async with asyncio.timeout(self._timeout):
-                async with self._pool().post(self._base_url + path, json=payload) as response:
-                    raw = await response.read()
-                    return response.status, response.headers, _json(raw)
-        except TimeoutError:
-            return Verdict(Outcome.RETRY, "timeout")
-        except (aiohttp.ClientError, OSError) as exc:
-            return Verdict(Outcome.RETRY, f"connection error: {type(exc).__name__}")
-
-    def _pool(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                headers=self._headers,
-                cookie_jar=aiohttp.DummyCookieJar(),
-                timeout=aiohttp.ClientTimeout(total=None),  # ours covers the whole exchange
-            )
-        return self._session
-
 
 def _message(message: PushMessage) -> dict[str, Any]:
-    # Ours last: the app finds the notification by ``id`` whatever the game put in its data.
-    data = {**(message.data or {}), "id": message.notification_id, "type": message.type}
-    if message.deep_link:
-        data["deepLink"] = message.deep_link
     body: dict[str, Any] = {
         "to": message.token,
         "title": message.title,
         "body": message.body,
-        "data": data,
+        "data": flat_data(message),
         "sound": "default",  # without it iOS shows the notification silently
         "priority": message.priority if message.priority in ("high", "normal") else "default",
     }
@@ -169,7 +137,7 @@ def _ticket(ticket: object, status: int) -> Verdict:
 def _error(answer: Mapping[str, Any], status: int) -> Verdict:
     """The verdict of an error ticket or receipt, by ``details.error``."""
     details = answer.get("details")
-    code = _safe_code(details.get("error")) if isinstance(details, dict) else None
+    code = safe_code(details.get("error")) if isinstance(details, dict) else None
     return Verdict(_OUTCOMES.get(code or "", Outcome.FAILED), code or "error", status=status)
 
 
@@ -177,39 +145,11 @@ def _refused(status: int, headers: Mapping[str, str], body: Any) -> Verdict:
     """The verdict for every message of a request refused as a whole."""
     errors = body.get("errors") if isinstance(body, dict) else None
     first = errors[0] if isinstance(errors, list) and errors else None
-    code = _safe_code(first.get("code")) if isinstance(first, dict) else None
+    code = safe_code(first.get("code")) if isinstance(first, dict) else None
     reason = code or f"HTTP {status}"
     if status == 429 or status >= 500:
-        return Verdict(Outcome.RETRY, reason, _retry_after(headers), status=status)
+        wait = retry_after(headers.get("Retry-After"))
+        return Verdict(Outcome.RETRY, reason, wait, status=status)
     if status in (401, 403):
         return Verdict(Outcome.CREDENTIAL_ERROR, reason, status=status)
     return Verdict(Outcome.FAILED, reason, status=status)
-
-
-def _safe_code(value: object) -> str | None:
-    """A provider's error code, fit for a log line: a short identifier, nothing else."""
-    if isinstance(value, str) and value.isidentifier() and len(value) <= 64:
-        return value
-    return None
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def _json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None

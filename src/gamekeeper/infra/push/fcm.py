@@ -19,17 +19,15 @@ import asyncio
 import json
 import time
 from collections.abc import Mapping, Sequence
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
-import aiohttp
 import jwt
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from gamekeeper import __version__
+from gamekeeper.infra.push.answers import JsonClient, flat_data, retry_after, safe_code
 from gamekeeper.infra.push.base import Outcome, PushMessage, Verdict
 
 __all__ = ["MAX_PAYLOAD_BYTES", "SCOPE", "FcmProvider", "parse_service_account"]
@@ -44,8 +42,6 @@ _REQUIRED = ("project_id", "client_email", "private_key", "private_key_id", "tok
 _FCM_ERROR = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 _GONE_CODES = frozenset({"UNREGISTERED", "SENDER_ID_MISMATCH"})
 _TOO_LARGE = Verdict(Outcome.FAILED, "payload too large")
-
-Answer = tuple[int, Mapping[str, str], Any]  # status, headers, the JSON body (None if not JSON)
 
 
 def parse_service_account(text: str) -> dict[str, str]:
@@ -90,12 +86,10 @@ class FcmProvider:
         self._token_url = token_url or service_account["token_uri"]
         project = quote(service_account["project_id"], safe="")
         self._send_url = f"{base_url.rstrip('/')}/v1/projects/{project}/messages:send"
-        self._timeout = timeout
-        self._concurrency = concurrency
+        self._http = JsonClient(timeout=timeout, limit=concurrency)
         self._slots = asyncio.Semaphore(concurrency)
         self._access: tuple[str, float] | None = None  # the token, the monotonic time to renew
         self._refresh: asyncio.Task[str | Verdict] | None = None  # the one refresh under way
-        self._session: aiohttp.ClientSession | None = None  # made in the loop that first sends
 
     async def send(self, messages: Sequence[PushMessage]) -> list[Verdict]:
         bodies = [_encode(message) for message in messages]
@@ -116,9 +110,7 @@ class FcmProvider:
     async def aclose(self) -> None:
         if self._refresh is not None:
             self._refresh.cancel()
-        session, self._session = self._session, None
-        if session is not None:
-            await session.close()
+        await self._http.aclose()
 
     async def _deliver(self, body: bytes, token: str) -> Verdict:
         verdict = await self._post_message(body, token)
@@ -131,7 +123,7 @@ class FcmProvider:
 
     async def _post_message(self, body: bytes, token: str) -> Verdict:
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        answer = await self._post(self._send_url, data=body, headers=headers)
+        answer = await self._http.post(self._send_url, data=body, headers=headers)
         return answer if isinstance(answer, Verdict) else _verdict(*answer)
 
     async def _bearer(self) -> str | Verdict:
@@ -159,19 +151,18 @@ class FcmProvider:
         }
         assertion = jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self._key_id})
         started = time.monotonic()
-        answer = await self._post(
+        answer = await self._http.post(
             self._token_url, data={"grant_type": GRANT_TYPE, "assertion": assertion}
         )
         if isinstance(answer, Verdict):
             return answer
         status, headers, body = answer
         if status == 429 or status >= 500:
-            return Verdict(
-                Outcome.RETRY, "token endpoint unavailable", _retry_after(headers), status=status
-            )
+            wait = retry_after(headers.get("Retry-After"))
+            return Verdict(Outcome.RETRY, "token endpoint unavailable", wait, status=status)
         if status != 200:
             code = body.get("error") if isinstance(body, dict) else None
-            reason = f"token refused: {_safe_code(code) or status}"
+            reason = f"token refused: {safe_code(code) or status}"
             return Verdict(Outcome.CREDENTIAL_ERROR, reason, status=status)
         token = body.get("access_token") if isinstance(body, dict) else None
         lifetime = body.get("expires_in") if isinstance(body, dict) else None
@@ -180,35 +171,10 @@ class FcmProvider:
         self._access = (token, started + lifetime - REFRESH_MARGIN)
         return token
 
-    async def _post(self, url: str, **options: Any) -> Answer | Verdict:
-        try:
-            async with asyncio.timeout(self._timeout):
-                async with self._pool().post(url, **options) as response:
-                    raw = await response.read()
-                    return response.status, response.headers, _json(raw)
-        except TimeoutError:
-            return Verdict(Outcome.RETRY, "timeout")
-        except (aiohttp.ClientError, OSError) as exc:
-            return Verdict(Outcome.RETRY, f"connection error: {type(exc).__name__}")
-
-    def _pool(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._concurrency),
-                headers={"User-Agent": f"Gamekeeper/{__version__}"},
-                cookie_jar=aiohttp.DummyCookieJar(),
-                timeout=aiohttp.ClientTimeout(total=None),  # ours covers the whole exchange
-            )
-        return self._session
-
 
 def _encode(message: PushMessage) -> bytes | None:
     """The ``messages:send`` body, or None when its payload is over FCM's limit."""
-    data = {str(key): _text(value) for key, value in (message.data or {}).items()}
-    # Ours last: the app finds the notification by ``id`` whatever the game put in its data.
-    data.update(id=message.notification_id, type=message.type)
-    if message.deep_link:
-        data["deepLink"] = message.deep_link
+    data = {str(key): _text(value) for key, value in flat_data(message).items()}  # strings only
     payload = {"notification": {"title": message.title, "body": message.body}, "data": data}
     if len(_dump(payload)) > MAX_PAYLOAD_BYTES:
         return None
@@ -227,7 +193,9 @@ def _verdict(status: int, headers: Mapping[str, str], body: Any) -> Verdict:
     error = error if isinstance(error, dict) else {}
     reason = _error_code(error) or f"HTTP {status}"
     if status == 429 or status >= 500:
-        return Verdict(Outcome.RETRY, reason, _retry_after(headers), status=status)
+        return Verdict(
+            Outcome.RETRY, reason, retry_after(headers.get("Retry-After")), status=status
+        )
     about_token = (
         status == 400 and error.get("status") == "INVALID_ARGUMENT" and _about_token(error)
     )
@@ -240,9 +208,9 @@ def _verdict(status: int, headers: Mapping[str, str], body: Any) -> Verdict:
 
 def _error_code(error: Mapping[str, Any]) -> str | None:
     for detail in _details(error):
-        if detail.get("@type") == _FCM_ERROR and _safe_code(detail.get("errorCode")):
+        if detail.get("@type") == _FCM_ERROR and safe_code(detail.get("errorCode")):
             return str(detail["errorCode"])
-    return _safe_code(error.get("status"))
+    return safe_code(error.get("status"))
 
 
 def _about_token(error: Mapping[str, Any]) -> bool:
@@ -262,28 +230,6 @@ def _details(error: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
 
 
-def _safe_code(value: object) -> str | None:
-    """A provider's error code, fit for a log line: a short identifier, nothing else."""
-    if isinstance(value, str) and value.isidentifier() and len(value) <= 64:
-        return value
-    return None
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
 def _private_key(pem: str) -> RSAPrivateKey:
     try:
         key = serialization.load_pem_private_key(pem.encode(), password=None)
@@ -300,10 +246,3 @@ def _text(value: object) -> str:
 
 def _dump(value: object) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None

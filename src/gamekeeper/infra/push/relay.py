@@ -9,7 +9,9 @@ gone, the events games hear and an audit entry when a provider refuses our crede
 
 Each provider has its own cap on deliveries held and a circuit breaker: a provider that keeps
 failing is skipped by claims for a cool-down, so one slow or dead provider never delays another.
-Expo's tickets are settled by a second kind of claim, of ``sent`` deliveries whose receipt is due.
+Expo's tickets are settled by a second kind of claim, of ``sent`` deliveries whose receipt is due;
+a receipt still unsettled ``receipt_patience`` after its ticket fails the delivery ("no receipt"):
+Expo keeps receipts for a day, so one that has not come by then never will.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class PushConfig:
     per_provider: int = 2000  # deliveries one provider may hold at once
     lease: timedelta = timedelta(seconds=60)
     receipt_delay: timedelta = timedelta(seconds=15)
+    receipt_patience: timedelta = timedelta(days=1)
     poll_interval: float = 0.5
     busy_poll_interval: float = 0.05
     flush_interval: float = 0.02
@@ -215,10 +218,14 @@ class PushRelay:
             return
         checker = cast(ReceiptChecker, client)
         settled = await checker.check_receipts([job.receipt or "" for job in jobs])
+        now = self.db.clock()
         for job in jobs:
             verdict = settled.get(job.receipt or "")
-            if verdict is None:  # not settled yet: ask again later, the attempt not counted
-                self._give_back(job, self.db.clock() + self.config.receipt_delay)
+            ticket_at = job.last_attempt_at or job.notification.created_at
+            if verdict is None and now - ticket_at > self.config.receipt_patience:
+                verdict = Verdict(Outcome.FAILED, "no receipt")
+            if verdict is None:  # not settled yet: ask again later
+                self._give_back(job, now + self.config.receipt_delay)
             else:
                 self._record(job, verdict)
 
@@ -231,7 +238,7 @@ class PushRelay:
             status, due = DeliveryStatus.SENT, now + self.config.receipt_delay
         elif verdict.outcome is Outcome.RETRY:
             later = retry_at(
-                job.attempt,
+                job.attempt - 1 if job.check else job.attempt,  # a check is no attempt
                 now,
                 retry_after=verdict.retry_after,
                 expires_at=_expiry(job.notification),
@@ -247,7 +254,7 @@ class PushRelay:
             circuit.failed(now.timestamp())
         elif verdict.status is not None:
             circuit.succeeded()
-        if job.receipt is None:  # the first answer for this device (not a receipt check)
+        if not job.check:  # a provider's answer to a send (not to a receipt check)
             age = (now - job.notification.created_at).total_seconds()
             self.metrics.push_latency.labels(job.provider.value).observe(max(0.0, age))
         self.metrics.push_deliveries.labels(job.provider.value, verdict.outcome.value).inc()
@@ -287,10 +294,11 @@ class PushRelay:
             async with self._writing, self.db.transaction() as uow:
                 await queries.record(uow.conn, batch)
                 await self._settle(uow, batch)
-                for game_id, provider in refused:
+                for game_id, provider in refused:  # a game's own, or the deployment's defaults
                     await audit.record(
-                        uow, "push.credentials_refused", actor=SYSTEM, target_type="game",
-                        target_id=game_id, game_id=game_id, provider=provider.value,
+                        uow, "push.credentials_refused", actor=SYSTEM,
+                        target_type="game" if game_id else "deployment", target_id=game_id,
+                        game_id=game_id, provider=provider.value,
                     )  # fmt: skip
         except Exception:
             # The claims will expire and the deliveries be sent again: duplicates, not losses.

@@ -1,99 +1,42 @@
 """The Web Push provider: RFC 8030 delivery, RFC 8291 ``aes128gcm`` payloads, RFC 8292 VAPID.
 
-A device token is the browser's ``PushSubscription.toJSON()``: an endpoint at the browser's push
-service and the keys to encrypt for it. The endpoint is user-given, so every request goes through
-the safe client; it is also a capability (whoever knows it can push to the browser), so no
-verdict names it. Each message is encrypted with a fresh ephemeral key; the VAPID JWT is signed
-once per push service origin and reused until an hour before it expires.
+A device token is the browser's ``PushSubscription.toJSON()`` (the rule is in
+``core/notify/subscription.py``): an endpoint at the browser's push service and the keys to
+encrypt for it. The endpoint is user-given, so every request goes through the safe client; it is
+also a capability (whoever knows it can push to the browser), so no verdict names it. Each
+message is encrypted with a fresh ephemeral key; the VAPID JWT is signed once per push service
+origin and reused until an hour before it expires.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import json
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from urllib.parse import urlsplit
 
 import http_ece
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from gamekeeper.core.notify.subscription import Subscription, parse_subscription
 from gamekeeper.infra.http import OutboundFailed, OutboundRefused, SafeHttpClient
+from gamekeeper.infra.push.answers import app_fields, retry_after
 from gamekeeper.infra.push.base import Outcome, PushMessage, Verdict
 
-__all__ = [
-    "Subscription", "WebPushProvider", "generate_vapid_key", "parse_subscription",
-    "public_key_b64url",
-]  # fmt: skip
+__all__ = ["WebPushProvider", "generate_vapid_key", "public_key_b64url"]
 
 DEFAULT_TTL = 2_419_200  # four weeks, what push services keep a message at most
 JWT_LIFETIME = 12 * 3600  # RFC 8292 allows up to 24 h
 JWT_RENEW_BEFORE = 3600  # a cached JWT is replaced when it has less than this left
-MAX_ENDPOINT = 2048
-_MAX_SUBSCRIPTION = 4096  # characters of JSON; a real one is about a third of it
 _MAX_AUDIENCES = 1024  # cached JWTs; endpoints are user-given, so their origins are unbounded
 _RESPONSE_LIMIT = 4096  # only the status and Retry-After matter
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _TOPIC = re.compile(r"[A-Za-z0-9_-]{1,32}")
-_ENDPOINT_CHARS = re.compile(r"[\x21-\x7e]+")  # printable ASCII: no spaces, controls or NUL
 _URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"]*")
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    """A browser's push subscription, validated. Its fields are secrets: none is in its repr."""
-
-    endpoint: str = field(repr=False)
-    p256dh: bytes = field(repr=False)  # the browser's P-256 public key, uncompressed (65 bytes)
-    auth: bytes = field(repr=False)  # the browser's 16-byte authentication secret
-
-    @property
-    def origin(self) -> str:
-        """``https://host[:port]``: the VAPID audience."""
-        parts = urlsplit(self.endpoint)
-        host = parts.hostname or ""
-        host = f"[{host}]" if ":" in host else host
-        return f"https://{host}" if parts.port in (None, 443) else f"https://{host}:{parts.port}"
-
-    def to_json(self) -> str:
-        """The canonical compact JSON of this subscription (what is stored, encrypted)."""
-        keys = {"p256dh": _b64url(self.p256dh), "auth": _b64url(self.auth)}
-        return json.dumps({"endpoint": self.endpoint, "keys": keys}, separators=(",", ":"))
-
-
-def parse_subscription(value: object) -> Subscription:
-    """Validate a ``PushSubscription.toJSON()`` object or its JSON string; ``ValueError`` if bad."""
-    if isinstance(value, str):
-        if len(value) > _MAX_SUBSCRIPTION:
-            raise ValueError(f"subscription is longer than {_MAX_SUBSCRIPTION} characters")
-        try:
-            value = json.loads(value)
-        except (ValueError, RecursionError):
-            raise ValueError("subscription is not valid JSON") from None
-    if not isinstance(value, dict):
-        raise ValueError("subscription must be an object with endpoint and keys")
-    endpoint = _check_endpoint(value.get("endpoint"))
-    keys = value.get("keys")
-    if not isinstance(keys, dict):
-        raise ValueError("subscription keys must be an object with p256dh and auth")
-    p256dh = _decode_key(keys.get("p256dh"), "p256dh", 65)
-    if p256dh[0] != 0x04:
-        raise ValueError("keys.p256dh must be an uncompressed P-256 point")
-    try:
-        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), p256dh)
-    except ValueError:
-        raise ValueError("keys.p256dh is not a point on the P-256 curve") from None
-    auth = _decode_key(keys.get("auth"), "auth", 16)
-    return Subscription(endpoint, p256dh, auth)
 
 
 def generate_vapid_key() -> str:
@@ -196,14 +139,14 @@ class WebPushProvider:
         self._tokens[audience] = (token, exp)
         return token
 
-    def _verdict(self, status: int, retry_after: str | None) -> Verdict:
+    def _verdict(self, status: int, wait_header: str | None) -> Verdict:
         reason = _status_text(status)
         if 200 <= status < 300:
             return Verdict(Outcome.DELIVERED, status=status)
         if status in (404, 410):
             return Verdict(Outcome.DEVICE_GONE, reason, status=status)
         if status == 429 or status >= 500:
-            wait = _retry_after(retry_after, self._clock())
+            wait = retry_after(wait_header, self._clock())
             return Verdict(Outcome.RETRY, reason, retry_after=wait, status=status)
         if status in (401, 403):
             return Verdict(Outcome.CREDENTIAL_ERROR, f"{reason}: VAPID refused", status=status)
@@ -211,16 +154,7 @@ class WebPushProvider:
 
 
 def _payload(message: PushMessage) -> bytes:
-    payload: dict[str, object] = {
-        "id": message.notification_id,
-        "type": message.type,
-        "title": message.title,
-        "body": message.body,
-    }
-    if message.data is not None:
-        payload["data"] = dict(message.data)
-    if message.deep_link is not None:
-        payload["deepLink"] = message.deep_link
+    payload = {**app_fields(message), "title": message.title, "body": message.body}
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -237,38 +171,6 @@ def _encrypt(plaintext: bytes, subscription: Subscription) -> bytes:
     return encrypted
 
 
-def _check_endpoint(endpoint: object) -> str:
-    if not isinstance(endpoint, str) or not endpoint:
-        raise ValueError("subscription endpoint must be a non-empty string")
-    if len(endpoint) > MAX_ENDPOINT:
-        raise ValueError(f"subscription endpoint is longer than {MAX_ENDPOINT} characters")
-    if not _ENDPOINT_CHARS.fullmatch(endpoint):
-        raise ValueError("subscription endpoint must be printable ASCII without spaces")
-    try:
-        parts = urlsplit(endpoint)
-        parts.port  # noqa: B018 - raises on a port that is not a number in range
-    except ValueError:
-        raise ValueError("subscription endpoint is not a valid URL") from None
-    if parts.scheme != "https":
-        raise ValueError("subscription endpoint must be an https URL")
-    if not parts.hostname or "@" in parts.netloc:
-        raise ValueError("subscription endpoint must name a host (and no credentials)")
-    return endpoint
-
-
-def _decode_key(value: object, name: str, length: int) -> bytes:
-    text = value.rstrip("=") if isinstance(value, str) else ""
-    if not text or not _B64URL.fullmatch(text):
-        raise ValueError(f"keys.{name} must be a base64url string")
-    try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except binascii.Error:
-        raise ValueError(f"keys.{name} must be a base64url string") from None
-    if len(raw) != length:
-        raise ValueError(f"keys.{name} must be {length} bytes, not {len(raw)}")
-    return raw
-
-
 def _load_key(pem: str) -> ec.EllipticCurvePrivateKey:
     try:
         key = serialization.load_pem_private_key(pem.encode(), password=None)
@@ -283,11 +185,7 @@ def _public_b64url(key: ec.EllipticCurvePrivateKey) -> str:
     point = key.public_key().public_bytes(
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
     )
-    return _b64url(point)
-
-
-def _b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    return base64.urlsafe_b64encode(point).rstrip(b"=").decode()
 
 
 def _status_text(status: int) -> str:
@@ -297,21 +195,6 @@ def _status_text(status: int) -> str:
         return f"{status} {HTTPStatus(status).phrase}"
     except ValueError:
         return str(status)
-
-
-def _retry_after(value: str | None, now: float) -> float | None:
-    """Seconds from ``Retry-After``: a number of seconds or an HTTP date; None if absent or bad."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    when = when.replace(tzinfo=when.tzinfo or UTC)  # HTTP dates are in GMT
-    return max(0.0, when.timestamp() - now)
 
 
 def _scrub(reason: str) -> str:
