@@ -172,7 +172,7 @@ async def assert_gone(scene: Scene, player: dict, phone: Phone, sent_id: str, wh
     status = await scene.status(sent_id)
     assert (status["status"], status["reason"]) == ("failed", "device_gone")
     assert only_delivery(status)["status"] == "failed"
-    assert only_delivery(status)["error"] == why
+    assert only_delivery(status)["error"] == f"device_gone: {why}"
     device = (await scene.devices(player))[phone.id]
     assert (device["active"], device["deactivatedReason"]) == (False, why)
     [event] = scene.events("notification.failed")
@@ -187,6 +187,29 @@ async def assert_gone(scene: Scene, player: dict, phone: Phone, sent_id: str, wh
     scene.later(3600)
     assert scene.relay() == 0
     assert phone.requests(scene.providers) == seen
+
+
+async def test_a_notification_failed_on_every_device_says_why_most_of_them_failed(
+    scene: Scene,
+):
+    player = await scene.player()
+    phones = [Phone.of(p, scene.providers) for p in ("apns", "apns", "fcm")]
+    for phone in phones:
+        phone.id = await scene.register(player, phone.platform, phone.token)
+    for phone in phones[:2]:
+        apns_says(410, "Unregistered")(scene.providers, phone)
+    fcm_says("UNAVAILABLE")(scene.providers, phones[2])  # FCM refuses later, alone
+    sent = await scene.send()
+    assert scene.relay() == 3
+    fcm_says("PERMISSION_DENIED")(scene.providers, phones[2])
+    scene.later(60)
+    assert scene.relay() == 1
+
+    status = await scene.status(sent["id"])
+    assert (status["status"], status["reason"]) == ("failed", "device_gone")
+    assert sorted(d["error"] for d in status["deliveries"]) == [
+        "PERMISSION_DENIED", "device_gone: Unregistered", "device_gone: Unregistered"
+    ]  # fmt: skip
 
 
 # --- our credentials are refused ----------------------------------------------------------

@@ -15,6 +15,22 @@ from datetime import datetime, timedelta
 from gamekeeper.core.notify.types import DeliveryStatus, NotificationStatus
 
 _KEPT = frozenset({NotificationStatus.DELIVERED, NotificationStatus.READ})
+GONE = "device_gone"
+
+
+def gone(reason: str | None) -> str:
+    """The error of a delivery whose device the provider says is gone: ``device_gone: why``."""
+    return f"{GONE}: {reason}" if reason else GONE
+
+
+def gone_reason(error: str | None) -> str:
+    """Why a device is gone, from its delivery's error (what the device row keeps)."""
+    return (error or GONE).removeprefix(f"{GONE}: ")
+
+
+def kind(error: str | None) -> str:
+    """A failed delivery's error in a word: device_gone, or the provider's code."""
+    return (error or "failed").split(":")[0].strip()[:64]
 
 
 def settle(

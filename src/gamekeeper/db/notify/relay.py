@@ -14,7 +14,7 @@ long a receipt has been awaited.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gamekeeper.core.notify.outcomes import gone_reason
 from gamekeeper.core.notify.types import DeliveryStatus, Notification, ProviderName
 from gamekeeper.db.notify.store import notification_of
 from gamekeeper.db.tables.notify import notification, push_delivery, push_device
@@ -180,12 +181,14 @@ async def record(conn: AsyncConnection, outcomes: Sequence[PushOutcome]) -> None
     ]
     if rows:
         await conn.execute(_RECORD, rows)
-    gone = {o.job.device_id: o.error for o in outcomes if o.device_gone and o.job.device_id}
+    gone = {
+        o.job.device_id: gone_reason(o.error) for o in outcomes if o.device_gone and o.job.device_id
+    }
     for device_id, reason in gone.items():
         await conn.execute(
             update(push_device)
             .where(push_device.c.id == device_id, push_device.c.active.is_(True))
-            .values(active=False, deactivated_reason=(reason or "gone")[:64])
+            .values(active=False, deactivated_reason=reason[:64])
         )
 
 
@@ -202,6 +205,19 @@ async def counts(
     for notification_id, status, count in rows:
         found[notification_id][DeliveryStatus(status)] = count
     return found
+
+
+async def failures(conn: AsyncConnection, notification_id: str) -> Counter[str | None]:
+    """The errors of a notification's failed deliveries, with how many had each."""
+    rows = await conn.execute(
+        select(push_delivery.c.last_error, func.count())
+        .where(
+            push_delivery.c.notification_id == notification_id,
+            push_delivery.c.status == DeliveryStatus.FAILED.value,
+        )
+        .group_by(push_delivery.c.last_error)
+    )
+    return Counter({error: count for error, count in rows})
 
 
 async def set_status(

@@ -30,7 +30,7 @@ from gamekeeper.core.audit import SYSTEM
 from gamekeeper.core.events.outbox import record_event
 from gamekeeper.core.notify.devices import token_context
 from gamekeeper.core.notify.events import NotificationDelivered, NotificationFailed
-from gamekeeper.core.notify.outcomes import retry_at, settle
+from gamekeeper.core.notify.outcomes import gone, kind, retry_at, settle
 from gamekeeper.core.notify.types import DeliveryStatus, Notification, NotificationStatus
 from gamekeeper.core.notify.types import ProviderName as Name
 from gamekeeper.core.owners.types import Owner
@@ -51,6 +51,7 @@ log = structlog.get_logger(__name__)
 @dataclass(frozen=True, slots=True)
 class PushConfig:
     batch_size: int = 500
+    max_in_flight: int = 2000  # deliveries held at once (sending or waiting for a provider)
     per_provider: int = 2000  # deliveries one provider may hold at once
     lease: timedelta = timedelta(seconds=60)
     receipt_delay: timedelta = timedelta(seconds=15)
@@ -135,8 +136,8 @@ class PushRelay:
         full = {p for p, held in self._held.items() if held >= self.config.per_provider}
         broken = {p for p, c in self._circuits.items() if c.is_open(now)}
         exclude = {p.value for p in full | broken}
-        room = max(0, self.config.batch_size - sum(self._held.values()) // 4)
-        jobs = await self._claim(room, exclude, receipts=False) if room else []
+        room = min(self.config.batch_size, self.config.max_in_flight - sum(self._held.values()))
+        jobs = await self._claim(room, exclude, receipts=False) if room > 0 else []
         receipts = await self._claim(self.config.batch_size, exclude, receipts=True)
         self._start(jobs, check=False)
         self._start(receipts, check=True)
@@ -231,7 +232,7 @@ class PushRelay:
 
     def _record(self, job: PushJob, verdict: Verdict) -> None:
         now = self.db.clock()
-        status, due, gone = DeliveryStatus.FAILED, now, False
+        status, due, is_gone = DeliveryStatus.FAILED, now, False
         if verdict.outcome is Outcome.DELIVERED:
             status = DeliveryStatus.DELIVERED
         elif verdict.outcome is Outcome.SENT:
@@ -246,7 +247,7 @@ class PushRelay:
             if later is not None:
                 status, due = DeliveryStatus.PENDING, later
         elif verdict.outcome is Outcome.DEVICE_GONE:
-            gone = True
+            is_gone = True
         elif verdict.outcome is Outcome.CREDENTIAL_ERROR:
             self._refused.add((job.game_id, job.provider))
         circuit = self._circuits[job.provider]
@@ -258,10 +259,13 @@ class PushRelay:
             age = (now - job.notification.created_at).total_seconds()
             self.metrics.push_latency.labels(job.provider.value).observe(max(0.0, age))
         self.metrics.push_deliveries.labels(job.provider.value, verdict.outcome.value).inc()
+        error = verdict.reason or None
+        if is_gone:  # the detail says the device is gone, and why
+            error = gone(error)
         self._outcomes.append(
             PushOutcome(
-                job, status, due, now, verdict.status, verdict.reason or None,
-                receipt=verdict.receipt, device_gone=gone,
+                job, status, due, now, verdict.status, error,
+                receipt=verdict.receipt, device_gone=is_gone,
             )
         )  # fmt: skip
 
@@ -309,18 +313,16 @@ class PushRelay:
     async def _settle(self, uow: SqlUnitOfWork, batch: list[PushOutcome]) -> None:
         """Bring each touched notification's status in line with its deliveries."""
         notes = {o.job.notification.id: o.job.notification for o in batch}
-        failures: dict[str, list[str]] = defaultdict(list)
-        for o in batch:
-            if o.status is DeliveryStatus.FAILED:
-                failures[o.job.notification.id].append(_reason(o))
         counts = await queries.counts(uow.conn, notes)
         for notification_id, note in notes.items():
             current = await _current(uow, note)
-            status, reason = settle(
-                current.status, counts.get(notification_id, {}), failures[notification_id]
-            )
+            status, _ = settle(current.status, counts.get(notification_id, {}))
             if status is current.status:
                 continue
+            reason = None
+            if status is NotificationStatus.FAILED:  # why, over all its deliveries
+                errors = await queries.failures(uow.conn, notification_id)
+                _, reason = settle(status, {}, (kind(e) for e in errors.elements()))
             values: dict[str, Any] = {"status": status.value, "reason": reason}
             at = uow.now()
             if status in (NotificationStatus.SENT, NotificationStatus.DELIVERED):
@@ -353,12 +355,6 @@ async def _announce(uow: SqlUnitOfWork, note: Notification) -> None:
             reason=note.reason or "failed",
         )  # fmt: skip
         await record_event(uow, "notification.failed", payload, owner=owner, aggregate_id=note.id)
-
-
-def _reason(outcome: PushOutcome) -> str:
-    if outcome.device_gone:
-        return "device_gone"
-    return (outcome.error or "failed").split(":")[0][:64]
 
 
 def _expiry(note: Notification) -> datetime | None:
