@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from gamekeeper.core.notify.types import DeliveryStatus, NotificationStatus
 
-_KEPT = frozenset({NotificationStatus.DELIVERED, NotificationStatus.READ})
+KEPT = frozenset({NotificationStatus.DELIVERED, NotificationStatus.READ})
 GONE = "device_gone"
 
 
@@ -39,7 +39,7 @@ def settle(
     failures: Iterable[str] = (),
 ) -> tuple[NotificationStatus, str | None]:
     """The notification's status and failure reason after its deliveries changed."""
-    if current in _KEPT:
+    if current in KEPT:
         return current, None
     if counts.get(DeliveryStatus.DELIVERED):
         return NotificationStatus.DELIVERED, None

@@ -103,7 +103,7 @@ async def claim(
     ).all()
     if not claimed:
         return []
-    notes = await _notifications(conn, {row.notification_id for row in claimed})
+    notes = await notifications(conn, {row.notification_id for row in claimed})
     devices = await _devices(conn, {row.device_id for row in claimed if row.device_id})
     jobs = []
     for row in claimed:
@@ -126,8 +126,9 @@ async def claim(
     return jobs
 
 
-async def _notifications(conn: AsyncConnection, ids: set[str]) -> dict[str, Notification]:
-    rows = await conn.execute(select(notification).where(notification.c.id.in_(ids)))
+async def notifications(conn: AsyncConnection, ids: Collection[str]) -> dict[str, Notification]:
+    """The notifications of these ids, as stored now."""
+    rows = await conn.execute(select(notification).where(notification.c.id.in_(list(ids))))
     return {row["id"]: notification_of(row) for row in rows.mappings()}
 
 
@@ -220,23 +221,31 @@ async def failures(conn: AsyncConnection, notification_id: str) -> Counter[str |
     return Counter({error: count for error, count in rows})
 
 
-async def set_status(
-    conn: AsyncConnection, notification_id: str, values: dict[str, Any]
-) -> Notification | None:
-    """Update a notification (status and its times); the stored row after the change."""
-    row = (
-        (
-            await conn.execute(
-                update(notification)
-                .where(notification.c.id == notification_id)
-                .values(**values)
-                .returning(*notification.c)
-            )
-        )
-        .mappings()
-        .first()
+_SET_STATUS = (
+    update(notification)
+    .where(notification.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        reason=bindparam("b_reason"),
+        sent_at=bindparam("b_sent"),
+        delivered_at=bindparam("b_delivered"),
     )
-    return None if row is None else notification_of(row)
+)
+
+
+async def set_statuses(conn: AsyncConnection, changed: Sequence[Notification]) -> None:
+    """Store the new status, reason and times of these notifications, in one statement."""
+    if changed:
+        await conn.execute(
+            _SET_STATUS,
+            [
+                {
+                    "b_id": n.id, "b_status": n.status.value, "b_reason": n.reason,
+                    "b_sent": n.sent_at, "b_delivered": n.delivered_at,
+                }
+                for n in changed
+            ],
+        )  # fmt: skip
 
 
 async def queue_depth(conn: AsyncConnection) -> int:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -27,10 +27,10 @@ import structlog
 
 from gamekeeper.core import audit
 from gamekeeper.core.audit import SYSTEM
-from gamekeeper.core.events.outbox import record_event
+from gamekeeper.core.events.outbox import NewEvent, record_events
 from gamekeeper.core.notify.devices import token_context
 from gamekeeper.core.notify.events import NotificationDelivered, NotificationFailed
-from gamekeeper.core.notify.outcomes import gone, kind, retry_at, settle
+from gamekeeper.core.notify.outcomes import KEPT, gone, kind, retry_at, settle
 from gamekeeper.core.notify.types import DeliveryStatus, Notification, NotificationStatus
 from gamekeeper.core.notify.types import ProviderName as Name
 from gamekeeper.core.owners.types import Owner
@@ -312,49 +312,51 @@ class PushRelay:
 
     async def _settle(self, uow: SqlUnitOfWork, batch: list[PushOutcome]) -> None:
         """Bring each touched notification's status in line with its deliveries."""
-        notes = {o.job.notification.id: o.job.notification for o in batch}
-        counts = await queries.counts(uow.conn, notes)
-        for notification_id, note in notes.items():
-            current = await _current(uow, note)
-            status, _ = settle(current.status, counts.get(notification_id, {}))
-            if status is current.status:
+        notes = await queries.notifications(uow.conn, {o.job.notification.id for o in batch})
+        # Delivered and read stay so: a fan-out counts its deliveries only until one arrives.
+        open_ = [note for note in notes.values() if note.status not in KEPT]
+        counts = await queries.counts(uow.conn, [n.id for n in open_]) if open_ else {}
+        changed: list[Notification] = []
+        for note in open_:
+            status, _ = settle(note.status, counts.get(note.id, {}))
+            if status is note.status:
                 continue
             reason = None
             if status is NotificationStatus.FAILED:  # why, over all its deliveries
-                errors = await queries.failures(uow.conn, notification_id)
+                errors = await queries.failures(uow.conn, note.id)
                 _, reason = settle(status, {}, (kind(e) for e in errors.elements()))
-            values: dict[str, Any] = {"status": status.value, "reason": reason}
             at = uow.now()
-            if status in (NotificationStatus.SENT, NotificationStatus.DELIVERED):
-                values["sent_at"] = current.sent_at or at
-            if status is NotificationStatus.DELIVERED:
-                values["delivered_at"] = at
-            changed = await queries.set_status(uow.conn, notification_id, values)
-            if changed is not None:
-                await _announce(uow, changed)
+            reached = status in (NotificationStatus.SENT, NotificationStatus.DELIVERED)
+            changed.append(
+                replace(
+                    note, status=status, reason=reason,
+                    sent_at=(note.sent_at or at) if reached else note.sent_at,
+                    delivered_at=at if status is NotificationStatus.DELIVERED else None,
+                )
+            )  # fmt: skip
+        await queries.set_statuses(uow.conn, changed)
+        announced = [event for note in changed if (event := _announcement(note)) is not None]
+        if announced:
+            await record_events(uow, announced)
 
 
-async def _current(uow: SqlUnitOfWork, note: Notification) -> Notification:
-    found = await uow.notify.get_notification(note.id)
-    return found or note
-
-
-async def _announce(uow: SqlUnitOfWork, note: Notification) -> None:
+def _announcement(note: Notification) -> NewEvent | None:
+    """What the game hears of a notification that reached a final status."""
     owner = Owner.game(note.game_id)
     if note.status is NotificationStatus.DELIVERED:
-        payload: Any = NotificationDelivered(
+        assert note.delivered_at is not None
+        delivered = NotificationDelivered(
             notification_id=note.id, game_user_id=note.game_user_id, type=note.content.type,
-            delivered_at=(note.delivered_at or uow.now()).isoformat(),
+            delivered_at=note.delivered_at.isoformat(),
         )  # fmt: skip
-        await record_event(
-            uow, "notification.delivered", payload, owner=owner, aggregate_id=note.id
-        )
-    elif note.status is NotificationStatus.FAILED:
-        payload = NotificationFailed(
+        return NewEvent("notification.delivered", delivered, owner, note.id)
+    if note.status is NotificationStatus.FAILED:
+        failed = NotificationFailed(
             notification_id=note.id, game_user_id=note.game_user_id, type=note.content.type,
             reason=note.reason or "failed",
         )  # fmt: skip
-        await record_event(uow, "notification.failed", payload, owner=owner, aggregate_id=note.id)
+        return NewEvent("notification.failed", failed, owner, note.id)
+    return None
 
 
 def _expiry(note: Notification) -> datetime | None:
