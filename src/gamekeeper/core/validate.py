@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from urllib.parse import urlsplit
 
 from gamekeeper.core.errors import InvalidInput
@@ -84,3 +85,12 @@ def password(value: str) -> str:
     if not 8 <= len(value) <= 1024:
         raise InvalidInput("password must be 8 to 1024 characters", code="invalid_password")
     return value
+
+
+def is_uuid(value: str) -> bool:
+    """Ids we give are UUIDs in canonical form: anything else is unknown without a lookup
+    (and never reaches a query: PostgreSQL refuses NUL in text)."""
+    try:
+        return len(value) == 36 and str(uuid.UUID(value)) == value
+    except ValueError:
+        return False

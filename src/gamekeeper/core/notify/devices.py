@@ -11,10 +11,10 @@ import re
 import uuid
 from collections.abc import Sequence
 
+from gamekeeper.core import validate
 from gamekeeper.core.errors import InvalidInput, NotFound
 from gamekeeper.core.notify import tokens
 from gamekeeper.core.notify.errors import DeviceNotFound, TooManyDevices
-from gamekeeper.core.notify.sends import is_id
 from gamekeeper.core.notify.store import NotifyUow
 from gamekeeper.core.notify.types import Device, NewDevice, Platform
 from gamekeeper.core.secrets import SecretBox, hash_secret
@@ -63,7 +63,9 @@ async def register_device(
     kind = _platform(platform)
     provider, stored = tokens.device_token(kind, token)
     wanted = _topics(topics)
-    if game_id is not None and (not is_id(game_id) or await uow.identity.get_game(game_id) is None):
+    if game_id is not None and (
+        not validate.is_uuid(game_id) or await uow.identity.get_game(game_id) is None
+    ):
         raise NotFound("no game with that id", code="game_not_found")
     token_hash = hash_secret(stored)
     known = await uow.notify.get_device_by_hash(token_hash)
@@ -95,7 +97,7 @@ async def list_devices(uow: NotifyUow, *, player_id: str) -> list[Device]:
 
 async def remove_device(uow: NotifyUow, *, player_id: str, device_id: str) -> None:
     """Remove one of the player's devices (its token is deleted); another's is not found."""
-    device = await uow.notify.get_device(device_id) if is_id(device_id) else None
+    device = await uow.notify.get_device(device_id) if validate.is_uuid(device_id) else None
     if device is None or device.player_id != player_id:
         raise DeviceNotFound()
     await uow.notify.delete_device(device_id)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
 
+from gamekeeper.core import validate
 from gamekeeper.core.errors import InvalidInput
 from gamekeeper.core.events.outbox import record_event
 from gamekeeper.core.notify.errors import (
@@ -192,16 +193,12 @@ def _same(first: Notification, game_user_id: str, made: Content) -> Notification
     return first
 
 
-def is_id(value: str) -> bool:
-    """Ids we give are UUIDs: anything else is not found, without asking the database."""
-    try:
-        return len(value) == 36 and str(uuid.UUID(value)) == value
-    except ValueError:
-        return False
-
-
 async def _notification(uow: NotifyUow, notification_id: str) -> Notification | None:
-    return await uow.notify.get_notification(notification_id) if is_id(notification_id) else None
+    return (
+        await uow.notify.get_notification(notification_id)
+        if validate.is_uuid(notification_id)
+        else None
+    )
 
 
 async def notification_status(
