@@ -9,6 +9,7 @@ request. A new domain adds its events module here (one line).
 from __future__ import annotations
 
 from gamekeeper.core.accounts import events as accounts_events
+from gamekeeper.core.cast import events as cast_events
 from gamekeeper.core.catalog import events as catalog_events
 from gamekeeper.core.events import events as outbox_events
 from gamekeeper.core.events.registry import describe
@@ -23,6 +24,7 @@ EVENT_MODULES = (
     accounts_events,
     matchmaking_events,
     notify_events,
+    cast_events,
 )
 
 if __name__ == "__main__":

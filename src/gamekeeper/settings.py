@@ -39,6 +39,9 @@ DEFAULT_RATE_LIMITS = {
     # Push notifications sent per game, and device registrations per player.
     "push_send": "100/second",
     "push_register": "30/hour",
+    # Cast: join attempts per player (codes are short), inputs per controller of a session.
+    "cast_join": "10/minute",
+    "cast_input": "25/second",
 }
 
 Seconds = Annotated[int, msgspec.Meta(gt=0)]

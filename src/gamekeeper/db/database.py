@@ -19,6 +19,7 @@ from gamekeeper.core.errors import GamekeeperError, Unavailable
 from gamekeeper.core.uow import DomainEvent
 from gamekeeper.db.accounts.store import SqlAccountStore
 from gamekeeper.db.audit import SqlAuditStore
+from gamekeeper.db.cast.store import SqlCastStore
 from gamekeeper.db.catalog.points import SqlPointsStore
 from gamekeeper.db.catalog.store import SqlCatalogStore
 from gamekeeper.db.events.store import SqlEventStore
@@ -86,6 +87,10 @@ class SqlUnitOfWork:
     @cached_property
     def notify(self) -> SqlNotifyStore:
         return SqlNotifyStore(self.conn)
+
+    @cached_property
+    def cast(self) -> SqlCastStore:
+        return SqlCastStore(self.conn)
 
     def now(self) -> datetime:
         return self._clock()

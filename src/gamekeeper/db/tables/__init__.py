@@ -10,6 +10,7 @@ from __future__ import annotations
 from gamekeeper.db.tables import (
     accounts,  # noqa: F401
     audit,  # noqa: F401
+    cast,  # noqa: F401
     catalog,  # noqa: F401
     events,  # noqa: F401
     identity,  # noqa: F401

@@ -1,0 +1,1 @@
+"""Cast sessions in SQL."""
