@@ -13,6 +13,7 @@ import json
 import ssl
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ APNS_HOSTS = {
     "production": "https://api.push.apple.com",
     "sandbox": "https://api.sandbox.push.apple.com",
 }
+RETIRE_AFTER = 120.0  # seconds: longer than any send through a client takes
 # Loads a game's sealed credentials: {provider: sealed text}.
 Loader = Callable[[str], Awaitable[dict[ProviderName, str]]]
 
@@ -86,6 +88,13 @@ def load_defaults(settings: Settings) -> dict[ProviderName, dict[str, Any]]:
         raise SettingsError(f"{where}: {exc.message}") from None
 
 
+@dataclass(frozen=True, slots=True)
+class _Built:
+    client: Provider | None
+    config: dict[str, Any] | None
+    at: float  # monotonic time the credentials were last read
+
+
 class ProviderPool:
     def __init__(
         self,
@@ -113,32 +122,49 @@ class ProviderPool:
             client=client,
             concurrency=settings.push_concurrency,
         )
-        # (provider, game id or None) -> (client or None when not configured, built at)
-        self._built: dict[tuple[ProviderName, str | None], tuple[Provider | None, float]] = {}
+        # (provider, game id or None) -> the client (None: not configured) and what built it
+        self._built: dict[tuple[ProviderName, str | None], _Built] = {}
+        # Clients whose credentials changed: closed once their sends are surely over.
+        self._retired: list[tuple[Provider, float]] = []
 
     async def get(self, provider: ProviderName, game_id: str | None) -> Provider | None:
-        """The client for a device of ``game_id``'s app (None: the deployment's), if any."""
+        """The client for a device of ``game_id``'s app (None: the deployment's), if any.
+
+        Credentials are read again every ``ttl`` seconds; the client is kept while they are
+        the same, and one replaced is closed only after sends through it have had time to end.
+        """
         if provider is ProviderName.WEBPUSH:
             return self._webpush
         key = (provider, game_id)
+        now = time.monotonic()
         found = self._built.get(key)
-        if found is not None and time.monotonic() - found[1] < self._ttl:
-            return found[0]
-        config = None
+        if found is not None and now - found.at < self._ttl:
+            return found.client
+        config = await self._config(provider, game_id)
+        if found is not None and found.config == config:
+            self._built[key] = _Built(found.client, config, now)
+            return found.client
+        made = None if config is None else self._make(provider, config)
+        self._built[key] = _Built(made, config, now)
+        if found is not None and found.client is not None:
+            self._retired.append((found.client, now))
+        await self._close_retired(now)
+        return made
+
+    async def _config(self, provider: ProviderName, game_id: str | None) -> dict[str, Any] | None:
         if game_id is not None:
             sealed = (await self._load(game_id)).get(provider)
             if sealed is not None:
-                config = json.loads(
-                    self._box.open(sealed, context=credentials.context(game_id, provider))
-                )
-        if config is None:
-            config = self._defaults.get(provider)
-        made = None if config is None else self._make(provider, config)
-        old = self._built.get(key)
-        self._built[key] = (made, time.monotonic())
-        if old is not None and old[0] is not None and old[0] is not made:
-            await old[0].aclose()
-        return made
+                opened = self._box.open(sealed, context=credentials.context(game_id, provider))
+                config: dict[str, Any] = json.loads(opened)
+                return config
+        return self._defaults.get(provider)
+
+    async def _close_retired(self, now: float) -> None:
+        done = [c for c, at in self._retired if now - at > RETIRE_AFTER]
+        self._retired = [(c, at) for c, at in self._retired if now - at <= RETIRE_AFTER]
+        for client in done:
+            await client.aclose()
 
     def _make(self, provider: ProviderName, config: dict[str, Any]) -> Provider:
         s = self._settings
@@ -162,14 +188,16 @@ class ProviderPool:
         return ExpoProvider(access_token=config.get("accessToken"), base_url=s.push_expo_base_url)
 
     def forget(self, game_id: str) -> None:
-        """The game's credentials changed: rebuild its clients at the next send."""
+        """The game's credentials changed: read them again at the next send."""
         for key in [k for k in self._built if k[1] == game_id]:
-            made, _ = self._built[key]
-            self._built[key] = (made, float("-inf"))  # closed when replaced
+            built = self._built[key]
+            self._built[key] = _Built(built.client, built.config, float("-inf"))
 
     async def aclose(self) -> None:
-        for made, _ in self._built.values():
-            if made is not None:
-                await made.aclose()
+        clients = [b.client for b in self._built.values()] + [c for c, _ in self._retired]
+        for client in clients:
+            if client is not None:
+                await client.aclose()
         self._built.clear()
+        self._retired.clear()
         await self._webpush.aclose()
