@@ -135,6 +135,12 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     push_concurrency: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100  # per provider
     push_lease_seconds: Annotated[int, msgspec.Meta(ge=10, le=3600)] = 60
     push_receipt_delay: Annotated[int, msgspec.Meta(ge=1, le=3600)] = 15  # Expo receipts
+    # TV casting: a session without activity for cast_idle_after seconds becomes idle, and
+    # ends cast_end_after seconds later; every serve and worker process checks every
+    # cast_expire_every seconds (any may end a session: the database decides once).
+    cast_idle_after: Seconds = 1800
+    cast_end_after: Seconds = 300
+    cast_expire_every: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 30.0
     # Uploaded images: stored under blob_dir (default <data_dir>/blobs), linked at media_url
     # (default <base_url>/media; point it at a CDN in front of /media if there is one).
     blob_dir: str | None = None

@@ -1,4 +1,5 @@
-"""``gamekeeper worker``: a process that only delivers: events from the outbox, push notifications.
+"""``gamekeeper worker``: a process that only delivers (events from the outbox, push notifications)
+and ends cast sessions left idle.
 
 In embedded mode ``serve`` runs the relay itself. In a cluster, run one or more workers beside
 the ``serve`` replicas (which may then set ``GAMEKEEPER_RELAY_ENABLED=false``); on PostgreSQL
@@ -52,7 +53,7 @@ async def run_worker(settings: Settings, *, metrics_port: int | None = None) -> 
     try:
         if settings.auto_migrate:
             await upgrade(runtime.db.engine)
-        await runtime.start(loops={Loop.RELAY, Loop.PUSH})
+        await runtime.start(loops={Loop.RELAY, Loop.PUSH, Loop.CAST})
         if metrics_port is not None:
             from prometheus_client import start_http_server
 

@@ -20,6 +20,7 @@ from gamekeeper.api.dialects.admin.routes import router as admin_router
 from gamekeeper.api.dialects.battleplace.routes import router as battleplace_router
 from gamekeeper.api.dialects.ogp.routes import router as ogp_router
 from gamekeeper.api.dialects.ogs.cast import router as cast_router
+from gamekeeper.api.dialects.ogs.cast_pages import router as cast_pages_router
 from gamekeeper.api.dialects.ogs.notifications import router as notifications_router
 from gamekeeper.api.dialects.ogs.pages import router as link_page_router
 from gamekeeper.api.dialects.ogs.pages_view import static_files, template_config
@@ -110,6 +111,7 @@ def create_app(
             ogs_router,
             notifications_router,
             cast_router,
+            cast_pages_router,
             link_page_router,
             static_files(),
             battleplace_router,

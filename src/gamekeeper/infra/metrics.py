@@ -134,6 +134,30 @@ class Metrics:
             registry=owner,
             multiprocess_mode="livesum",
         )
+        self.cast_receivers = Gauge(
+            "gamekeeper_cast_receivers",
+            "Cast receivers (TV pages) connected to this process over WebSocket.",
+            registry=owner,
+            multiprocess_mode="livesum",
+        )
+        self.cast_controllers = Gauge(
+            "gamekeeper_cast_controllers",
+            "Cast controllers (players' phones) connected to this process over WebSocket.",
+            registry=owner,
+            multiprocess_mode="livesum",
+        )
+        self.cast_inputs = Counter(
+            "gamekeeper_cast_inputs_relayed",
+            "Cast inputs sent to a receiver connected to this process.",
+            registry=owner,
+        )
+        self.cast_latency = Histogram(
+            "gamekeeper_cast_input_latency_seconds",
+            "Time from storing a cast input to sending it to its receiver, in seconds.",
+            # Finer than LATENCY_BUCKETS around the targets (p99 20 ms, 30 ms across replicas).
+            buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0),
+            registry=owner,
+        )
 
     def matchmaking_tick(self, sessions: int, failures: int, waiting: int) -> None:
         self.matches.inc(sessions)

@@ -1,8 +1,9 @@
 """The composition root: everything a running process holds, wired once.
 
-Settings, database, caches, limiter, pub/sub, metrics, blobs, sinks, the relay and the
-matchmaker. ``serve`` (through ``create_app``) and ``worker`` both build a ``Runtime`` and
-start only the loops they run (``Loop``). Reactions to committed domain events are subscribed
+Settings, database, caches, limiter, pub/sub, metrics, blobs, sinks, the relay, the
+matchmaker, push (``runtime/push.py``) and cast (``runtime/cast.py``). ``serve`` (through
+``create_app``) and ``worker`` both build a ``Runtime`` and start only the loops they run
+(``Loop``). Reactions to committed domain events are subscribed
 here by event type (``Reactions``): a new domain adds its subscriptions in ``_react``.
 """
 
@@ -18,6 +19,7 @@ from enum import StrEnum
 import structlog
 
 import gamekeeper.domains  # noqa: F401  (registers every domain's event types)
+from gamekeeper.core.cast.events import CastControllerSeated, CastInputRecorded, CastSessionEnded
 from gamekeeper.core.catalog.events import CatalogChanged
 from gamekeeper.core.clock import Clock, utcnow
 from gamekeeper.core.events.events import OutboxRecorded
@@ -50,6 +52,7 @@ from gamekeeper.infra.readcache import ReadCache
 from gamekeeper.infra.relay import Relay, RelayConfig
 from gamekeeper.infra.sinks import make_sinks
 from gamekeeper.infra.steam import HttpSteamVerifier
+from gamekeeper.runtime.cast import Cast
 from gamekeeper.runtime.push import Push
 from gamekeeper.runtime.reactions import Reactions
 from gamekeeper.runtime.usage import UsageRecorder
@@ -68,11 +71,13 @@ class Loop(StrEnum):
     RELAY = "relay"  # delivers the outbox (needs settings.relay_enabled)
     MATCHMAKER = "matchmaker"  # leads matchmaking shards (needs settings.matchmaker_enabled)
     PUSH = "push"  # sends push notifications (serve: needs settings.push_enabled)
+    CAST = "cast"  # idles and ends cast sessions without activity
 
 
 def serve_loops(settings: Settings) -> frozenset[Loop]:
-    """The loops a ``serve`` process runs: key usage, and the relay and matchmaker if enabled."""
-    loops = {Loop.USAGE}
+    """The loops a ``serve`` process runs: key usage, cast expiry, and the relay, matchmaker and
+    push relay if enabled."""
+    loops = {Loop.USAGE, Loop.CAST}
     if settings.relay_enabled:
         loops.add(Loop.RELAY)
     if settings.matchmaker_enabled:
@@ -148,6 +153,7 @@ class Runtime:
             settings, self.db, secret_key=secret_key, box=self.box, metrics=self.metrics,
             pubsub=self.pubsub,
         )  # fmt: skip
+        self.cast = Cast(settings, self.db, pubsub=self.pubsub, metrics=self.metrics, clock=clock)
         self._tasks: list[asyncio.Task[None]] = []
         self._relay_task: asyncio.Task[None] | None = None
         self._loops: frozenset[Loop] = frozenset()
@@ -171,6 +177,7 @@ class Runtime:
         on(CatalogChanged, GameChanged, react=self._catalog_committed)
         on(OutboxRecorded, react=self._outbox_committed)
         on(PushQueued, PushCredentialsChanged, react=self.push.on_commit)
+        on(CastInputRecorded, CastControllerSeated, CastSessionEnded, react=self.cast.hub.on_commit)
 
     async def start(self, loops: Iterable[Loop] | None = None) -> None:
         """Connect and start ``loops`` (by default those of ``serve``)."""
@@ -194,8 +201,10 @@ class Runtime:
             self.matchmaker.start()
         if Loop.PUSH in self._loops:
             self.push.start()
+        self.cast.start(expiry=Loop.CAST in self._loops)
 
     async def stop(self) -> None:
+        await self.cast.stop()
         await self.matchmaker.stop()
         await self.push.stop()
         if self.relay is not None and self._relay_task is not None:

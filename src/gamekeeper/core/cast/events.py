@@ -23,6 +23,14 @@ class CastSessionEnded(DomainEvent):
     session_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class CastControllerSeated(DomainEvent):
+    """A player joined a session and took a seat: show it to the session's receiver."""
+
+    session_id: str
+    seat: int
+
+
 class CastSessionStarted(Payload):
     session_id: str
 

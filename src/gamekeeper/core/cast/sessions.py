@@ -29,6 +29,7 @@ from gamekeeper.core.cast.errors import (
 )
 from gamekeeper.core.cast.events import (
     CastControllerJoined,
+    CastControllerSeated,
     CastInputRecorded,
     CastSessionFinished,
     CastSessionStarted,
@@ -204,12 +205,27 @@ async def join(
     if not await uow.cast.add_controller(controller):  # a concurrent join took the seat
         raise SessionFull("That seat was just taken; join again")
     await _activity(uow, session)
+    uow.emit(CastControllerSeated(session_id, controller.seat))
     await record_event(
         uow, "cast.controller.joined",
         CastControllerJoined(session_id=session_id, seat=controller.seat, ogs_user_id=player_id),
         owner=Owner.game(session.game_id), aggregate_id=session_id,
     )  # fmt: skip
     return controller
+
+
+async def controller(uow: CastUow, *, session_id: str, player_id: str) -> Controller:
+    """The player's seat in a live session; NotAController unless the player joined."""
+    await _live(uow, session_id)
+    found = await uow.cast.controller(session_id, player_id)
+    if found is None:
+        raise NotAController()
+    return found
+
+
+async def seats(uow: CastUow, *, session_id: str) -> list[int]:
+    """The seats taken in the session, in order (what its receiver shows)."""
+    return [c.seat for c in await uow.cast.controllers(session_id)]
 
 
 async def send_input(

@@ -27,6 +27,7 @@ from gamekeeper.api.dialects.ogs.cast_schemas import (
     JoinIn,
     JoinOut,
 )
+from gamekeeper.api.dialects.ogs.cast_ws import cast_socket
 from gamekeeper.api.dialects.ogs.context import DEPENDENCIES
 from gamekeeper.api.dialects.ogs.errors import render
 from gamekeeper.api.dialects.ogs.linking import GAME_AUTH, PLAYER, PLAYER_AUTH
@@ -148,7 +149,7 @@ async def send_input(
 
 router = Router(
     "/api/v1/cast",
-    route_handlers=[create_session, read_session, end_session, join, send_input],
+    route_handlers=[create_session, read_session, end_session, join, send_input, cast_socket],
     dependencies=DEPENDENCIES,
     exception_handlers=exception_handlers(render),
     tags=["ogs"],
