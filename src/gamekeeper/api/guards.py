@@ -279,27 +279,42 @@ def _is_uuid(value: str) -> bool:
 
 async def require_player(connection: Connection, _: BaseRouteHandler) -> None:
     """A player's session token (JWT) whose session is still open."""
-    runtime = runtime_of(connection)
     token = bearer_token(connection)
+    if not token:
+        raise await refuse_credential(
+            connection, "session", Unauthorized("A session token is required", code="missing_auth")
+        )
+    principal = await player_of(connection, token)
+    _authenticated(connection, principal)
+    await limit(connection, "player", principal.player_id)
+
+
+async def session_open(connection: Connection, principal: PlayerPrincipal) -> None:
+    """InvalidSession unless the player's session is still open (cached until revoked)."""
+    runtime = runtime_of(connection)
+    cache_key = "session:" + principal.session_id
+    if runtime.cache.get(cache_key) is None:
+        await _refuse_if_locked_out(connection)
+        generation = runtime.cache.generation
+        async with runtime.db.transaction(write=False) as uow:
+            await sessions.check_session(uow, principal)
+        runtime.cache.put(cache_key, True, tag=cache_key, generation=generation)
+
+
+async def player_of(connection: Connection, token: str) -> PlayerPrincipal:
+    """The player of a session token whose session is still open (a header's, or a WebSocket
+    frame's); a refused token is counted and audited as any refused credential."""
+    runtime = runtime_of(connection)
     try:
-        if not token:
-            raise Unauthorized("A session token is required", code="missing_auth")
         principal = sessions.read_access_token(
             token, policy=runtime.session_policy, now=runtime.clock()
         )
-        cache_key = "session:" + principal.session_id
-        if runtime.cache.get(cache_key) is None:
-            await _refuse_if_locked_out(connection)
-            generation = runtime.cache.generation
-            async with runtime.db.transaction(write=False) as uow:
-                await sessions.check_session(uow, principal)
-            runtime.cache.put(cache_key, True, tag=cache_key, generation=generation)
+        await session_open(connection, principal)
     except SessionExpired:
         raise  # authentic but past its lifetime: the client refreshes, no guess
     except (InvalidSession, Unauthorized) as exc:
         raise await refuse_credential(connection, "session", exc) from None
-    _authenticated(connection, principal)
-    await limit(connection, "player", principal.player_id)
+    return principal
 
 
 async def refuse_browsers(connection: Connection, _: BaseRouteHandler) -> None:

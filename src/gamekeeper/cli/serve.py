@@ -89,6 +89,8 @@ def _uvicorn_options(settings: Settings) -> dict[str, Any]:
         "log_config": None,  # create_app configures logging (structlog)
         "lifespan": "on",
         "timeout_graceful_shutdown": 10,
+        # WebSocket messages (cast frames are at most 4 KB): refused by the protocol beyond this.
+        "ws_max_size": 64 * 1024,
     }
 
 

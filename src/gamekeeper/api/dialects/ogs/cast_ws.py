@@ -27,12 +27,10 @@ import msgspec
 from litestar import WebSocket, websocket
 
 from gamekeeper.api.errors import problem_from
-from gamekeeper.api.guards import limit, refuse_credential, refuse_locked_out, runtime_of
+from gamekeeper.api.guards import limit, player_of, runtime_of, session_open
 from gamekeeper.core.cast import sessions
 from gamekeeper.core.cast.types import CastInput, Controller
 from gamekeeper.core.errors import InvalidInput, RateLimited, Unauthorized
-from gamekeeper.core.identity import sessions as player_sessions
-from gamekeeper.core.identity.errors import InvalidSession, SessionExpired
 from gamekeeper.core.identity.types import PlayerPrincipal
 from gamekeeper.infra import live
 from gamekeeper.runtime import Runtime
@@ -302,7 +300,7 @@ async def _controller(wire: _Wire, attach: Attach) -> None:
             await wire.error(_invalid("A controller sends input or ping"))
             return
         try:
-            await _signed_in(wire, player)
+            await session_open(wire.socket, player)
             decision = await runtime.limiter.hit("cast_input", identity)
             if not decision.allowed:
                 raise RateLimited(retry_after=decision.reset_after)
@@ -351,30 +349,10 @@ async def _live(
 
 
 async def _player(wire: _Wire, token: str) -> PlayerPrincipal:
-    """The player of a session token, checked as ``require_player`` checks a header's."""
-    runtime = wire.runtime
-    try:
-        principal = player_sessions.read_access_token(
-            token, policy=runtime.session_policy, now=runtime.clock()
-        )
-        await _signed_in(wire, principal)
-    except SessionExpired:
-        raise
-    except (InvalidSession, Unauthorized) as exc:
-        raise await refuse_credential(wire.socket, "session", exc) from None
+    """The player of the attach frame's session token, checked as a header's would be."""
+    principal = await player_of(wire.socket, token)
     await limit(wire.socket, "player", principal.player_id)
     return principal
-
-
-async def _signed_in(wire: _Wire, principal: PlayerPrincipal) -> None:
-    """InvalidSession unless the player's session is still open (cached, as for HTTP)."""
-    runtime, cache_key = wire.runtime, "session:" + principal.session_id
-    if runtime.cache.get(cache_key) is None:
-        await refuse_locked_out(wire.socket, wire.socket.route_handler)
-        generation = runtime.cache.generation
-        async with runtime.db.transaction(write=False) as uow:
-            await player_sessions.check_session(uow, principal)
-        runtime.cache.put(cache_key, True, tag=cache_key, generation=generation)
 
 
 async def _seat(wire: _Wire, attach: Attach, player: PlayerPrincipal) -> Controller:
