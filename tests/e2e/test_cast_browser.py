@@ -35,6 +35,7 @@ import pytest
 import segno
 from websockets.sync.client import ClientConnection, connect
 
+from support.browser import FLAGS
 from support.loopback import QuietHandler, serving
 from support.processes import Server
 from support.required import unavailable
@@ -42,18 +43,7 @@ from support.waiting import wait_on
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
 STEP_TIMEOUT_MS = 20_000
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SESSION_DATA = {"level": 3, "theme": "space"}
 
 GAME_PAGE = """<!doctype html><html lang="en"><meta charset="utf-8"><title>Test game</title>
@@ -163,13 +153,6 @@ class ControllerSocket:
             what=lambda: f"{what} (frames so far: {self.frames})",
         )
         return found
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Path:
-    if not CHROMIUM.exists():
-        unavailable(f"{CHROMIUM} is missing", hint="apt-get install chromium; .ci/run does it")
-    return CHROMIUM
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from support.browser import FLAGS
 from support.loopback import QuietHandler, serving
 from support.processes import Server
 from support.required import unavailable
@@ -34,29 +35,7 @@ from support.waiting import wait_on
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
 STEP_TIMEOUT_MS = 15_000
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Path:
-    """The path of Debian's chromium (tests never install system packages)."""
-    if not CHROMIUM.exists():
-        unavailable(
-            f"{CHROMIUM} is missing",
-            hint="install Debian's chromium (apt-get install chromium); .ci/run does this",
-        )
-    return CHROMIUM
 
 
 @pytest.fixture

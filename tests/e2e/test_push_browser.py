@@ -36,6 +36,7 @@ import pytest
 import trustme
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from support.browser import FLAGS
 from support.loopback import LoopbackServer, QuietHandler, serving
 from support.processes import Server
 from support.push import webpush
@@ -44,21 +45,10 @@ from support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
 STEP_TIMEOUT_MS = 15_000
 # How long the page lets pushManager.subscribe() settle. Where the push service is reachable a
 # subscription takes well under a second; here the promise never settles.
 SUBSCRIBE_WINDOW_MS = 5_000
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 EMAIL, PASSWORD = "ada@example.com", "correct horse battery"
 NOTE = {
     "type": "game_invitation",
@@ -178,17 +168,6 @@ def game_app(root: Path) -> Iterator[str]:
 
 
 # --- Fixtures --------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Path:
-    """The path of Debian's chromium (tests never install system packages)."""
-    if not CHROMIUM.exists():
-        unavailable(
-            f"{CHROMIUM} is missing",
-            hint="install Debian's chromium (apt-get install chromium); .ci/run does this",
-        )
-    return CHROMIUM
 
 
 @pytest.fixture
