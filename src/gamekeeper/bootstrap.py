@@ -2,7 +2,9 @@
 
 The secret key and the admin token come from the environment when set. Otherwise (embedded
 mode only — settings refuse a PostgreSQL database without them) they are generated once and
-kept in the data directory, readable by the owner alone.
+kept in the data directory, readable by the owner alone. Everything Gamekeeper writes there is
+made owner-only (``files.py``); a data directory that was already open to others stays so and
+is warned about at start.
 """
 
 from __future__ import annotations
@@ -12,7 +14,12 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+import structlog
+
+from gamekeeper.files import open_to_others, private_folder
 from gamekeeper.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 SECRET_KEY_FILE = "secret-key"
 ADMIN_TOKEN_FILE = "admin-token"
@@ -23,6 +30,18 @@ class Secrets:
     secret_key: str
     admin_token: str
     created: tuple[Path, ...]  # files written by this call
+
+
+def warn_if_open(data_path: Path) -> None:
+    """One warning line when group or others may read or write the data directory."""
+    mode = open_to_others(data_path)
+    if mode is not None:
+        log.warning(
+            "data_dir_open_to_others",
+            path=str(data_path.resolve()),
+            mode=mode,
+            hint=f"other users of this machine may read it; run chmod 700 {data_path.resolve()}",
+        )
 
 
 def _read_or_create(path: Path, make: str) -> tuple[str, bool]:
@@ -42,7 +61,8 @@ def _read_or_create(path: Path, make: str) -> tuple[str, bool]:
 
 def ensure_secrets(settings: Settings) -> Secrets:
     """The secret key and admin token, generated into the data directory on first start."""
-    settings.data_path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_folder(settings.data_path)
+    warn_if_open(settings.data_path)
     created: list[Path] = []
     values: dict[str, str] = {}
     for name, filename in (("secret_key", SECRET_KEY_FILE), ("admin_token", ADMIN_TOKEN_FILE)):

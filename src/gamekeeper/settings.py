@@ -3,6 +3,11 @@
 Environment wins over the file. Lists may be given as JSON or comma-separated; tables (rate
 limits) as JSON. Nothing here runs at import time: ``load_settings`` is called by the CLI and by
 ``create_app``.
+
+A name that is no setting stops the start, in the file as in the environment, naming the closest
+setting (``gamekeeper.setting_names``). Two kinds of ``GAMEKEEPER_*`` variable are read elsewhere
+and left alone: ``GAMEKEEPER_ADMIN_URL`` (the admin commands' server) and every
+``GAMEKEEPER_TEST_*`` (the test suite's services, such as ``GAMEKEEPER_TEST_POSTGRES_URL``).
 """
 
 from __future__ import annotations
@@ -18,7 +23,14 @@ from typing import Annotated, Any
 
 import msgspec
 
+from gamekeeper.setting_names import SettingsError as SettingsError  # raised here, imported here
+from gamekeeper.setting_names import check_http_url, refuse_unknown_keys, unknown_variable
+
 ENV_PREFIX = "GAMEKEEPER_"
+# Variables with the prefix that are not settings: read by the admin commands, the test suite.
+NOT_SETTINGS = frozenset({f"{ENV_PREFIX}CONFIG", f"{ENV_PREFIX}ADMIN_URL"})
+NOT_SETTINGS_PREFIX = f"{ENV_PREFIX}TEST_"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 DEFAULT_RATE_LIMITS = {
     # Every request, counted per client IP before authentication.
@@ -45,10 +57,6 @@ DEFAULT_RATE_LIMITS = {
 }
 
 Seconds = Annotated[int, msgspec.Meta(gt=0)]
-
-
-class SettingsError(ValueError):
-    """A setting is invalid; the message names it and is fit to print as one line."""
 
 
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -224,16 +232,25 @@ def load_settings(
             values.update(tomllib.loads(Path(config_file).read_text()))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise SettingsError(f"GAMEKEEPER_CONFIG: cannot read {config_file}: {exc}") from exc
+        refuse_unknown_keys(
+            values, where=str(config_file), fields=[*Settings.__struct_fields__],
+            categories=[*DEFAULT_RATE_LIMITS],
+        )  # fmt: skip
     fields = set(Settings.__struct_fields__)
     for key, raw in env.items():
-        if not key.startswith(ENV_PREFIX) or key == f"{ENV_PREFIX}CONFIG":
+        if not key.startswith(ENV_PREFIX) or key in NOT_SETTINGS:
+            continue
+        if key.startswith(NOT_SETTINGS_PREFIX):
             continue
         name = key[len(ENV_PREFIX) :].lower()
         if name.startswith("rate_limit_") and name != "rate_limits_enabled":
-            values.setdefault("rate_limits", {})[name.removeprefix("rate_limit_")] = raw
+            category = name.removeprefix("rate_limit_")
+            if category not in DEFAULT_RATE_LIMITS:
+                raise unknown_variable(key, _variable_names())
+            values.setdefault("rate_limits", {})[category] = raw
             continue
         if name not in fields:
-            continue
+            raise unknown_variable(key, _variable_names())
         try:
             values[name] = _env_value(name, raw)
         except json.JSONDecodeError as exc:
@@ -245,6 +262,11 @@ def load_settings(
         raise SettingsError(_explain(exc)) from exc
     _check(settings)
     return settings
+
+
+def _variable_names() -> list[str]:
+    categories = (f"{ENV_PREFIX}RATE_LIMIT_{c.upper()}" for c in DEFAULT_RATE_LIMITS)
+    return [*(f"{ENV_PREFIX}{f.upper()}" for f in Settings.__struct_fields__), *categories]
 
 
 def _explain(exc: msgspec.ValidationError) -> str:
@@ -301,6 +323,12 @@ def _check(settings: Settings) -> None:
         raise SettingsError("GAMEKEEPER_SMTP_TLS: must be starttls, tls or none")
     if settings.log_format not in {"json", "console"}:
         raise SettingsError("GAMEKEEPER_LOG_FORMAT: must be json or console")
+    if settings.log_level.upper() not in LOG_LEVELS:
+        raise SettingsError(
+            f"GAMEKEEPER_LOG_LEVEL: {settings.log_level!r} is not one of {', '.join(LOG_LEVELS)}"
+        )
+    for name in ("public_url", "media_url"):
+        check_http_url(f"{ENV_PREFIX}{name.upper()}", getattr(settings, name))
     if not settings.embedded:
         for name in ("secret_key", "admin_token"):
             if not getattr(settings, name):

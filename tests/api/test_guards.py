@@ -177,20 +177,24 @@ async def test_hmac_refuses_the_old_secret_after_rotation(client, clock):
 
 async def test_ogp_bad_bodies(client, clock):
     developer = await new_developer(client)
-    headers = {**_hmac(developer, clock, method="POST", path="/probe/ogp/echo")}
+
+    def fresh() -> dict[str, str]:  # a signature of a write is good for one request
+        clock.advance(1)
+        return _hmac(developer, clock, method="POST", path="/probe/ogp/echo")
+
     malformed = await client.post(
-        "/probe/ogp/echo", content=b"{nope", headers={**headers, "Content-Type": "application/json"}
+        "/probe/ogp/echo", content=b"{nope", headers={**fresh(), "Content-Type": "application/json"}
     )
     assert malformed.status_code == 400
     assert malformed.json()["error"] == "Bad Request"
-    typed = await client.post("/probe/ogp/echo", json={"count": -1}, headers=headers)
+    typed = await client.post("/probe/ogp/echo", json={"count": -1}, headers=fresh())
     assert typed.status_code == 400 and "count" in typed.json()["message"]
     unknown = await client.post(
-        "/probe/ogp/echo", json={"count": 1, "admin": True}, headers=headers
+        "/probe/ogp/echo", json={"count": 1, "admin": True}, headers=fresh()
     )
     assert unknown.status_code == 400 and "admin" in unknown.json()["message"]
     huge = await client.post(
-        "/probe/ogp/echo", json={"count": 1, "name": "x" * 2_000_000}, headers=headers
+        "/probe/ogp/echo", json={"count": 1, "name": "x" * 2_000_000}, headers=fresh()
     )
     assert huge.status_code == 413
     assert huge.json()["statusCode"] == 413 and huge.json()["error"] == "Request Entity Too Large"

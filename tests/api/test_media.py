@@ -97,7 +97,6 @@ async def test_identical_content_is_stored_once_under_one_url(make_client, tmp_p
         "/media/{digest}.svg",
         "/media/{digest}",
         "/media/{digest}.png.png",
-        "/media/{digest}.png%00",
         "/media/ab/{digest}.png",
         "/media/{unknown}.png",
         "/media/",
@@ -125,7 +124,7 @@ async def test_media_counts_against_the_per_ip_limit(make_client):
 # --- the store on its own ---------------------------------------------------------------------
 
 
-async def test_local_store_writes_whole_public_files_and_nothing_else(tmp_path):
+async def test_local_store_writes_whole_private_files_and_nothing_else(tmp_path):
     store = LocalBlobStore(tmp_path / "blobs", base_url="https://cdn.example/m/")
     data = png()
     url = await store.put(data, content_type="image/png")
@@ -133,7 +132,8 @@ async def test_local_store_writes_whole_public_files_and_nothing_else(tmp_path):
     assert url == f"https://cdn.example/m/{key}"
     path = tmp_path / "blobs" / key[:2] / key
     assert path.read_bytes() == data
-    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600  # public through /media only
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert [p.name for p in (tmp_path / "blobs").rglob("*") if p.is_file()] == [key]  # no temp
     assert await store.get(key) == (data, "image/png")
 

@@ -216,7 +216,13 @@ def test_several_workers_serve_and_export_metrics(
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("GAMEKEEPER_PORT", "notanumber"), ("GAMEKEEPER_DATABASE_URL", "mysql://x")],
+    [
+        ("GAMEKEEPER_PORT", "notanumber"),
+        ("GAMEKEEPER_DATABASE_URL", "mysql://x"),
+        ("GAMEKEEPER_PORTT", "9000"),  # a typo is refused, not ignored
+        ("GAMEKEEPER_LOG_LEVEL", "LOUD"),  # one line, not a traceback
+        ("GAMEKEEPER_PUBLIC_URL", "not-a-url"),
+    ],
 )
 def test_an_invalid_setting_exits_2_with_one_line_naming_it(
     tmp_path: Path, variable: str, value: str

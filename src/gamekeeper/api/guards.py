@@ -254,7 +254,7 @@ async def require_hmac(connection: Connection, _: BaseRouteHandler) -> None:
     runtime = runtime_of(connection)
     try:
         signed = hmac_auth.parse_header(connection.headers.get("authorization", ""))
-        hmac_auth.check_timestamp(signed.timestamp, runtime.clock().timestamp())
+        seconds = hmac_auth.check_timestamp(signed.timestamp, runtime.clock().timestamp())
         secret = (
             await _developer_secret(connection, signed.api_key)
             if _is_uuid(signed.api_key)
@@ -263,10 +263,17 @@ async def require_hmac(connection: Connection, _: BaseRouteHandler) -> None:
         if secret is None:
             raise Unauthorized("Unknown API key", code="invalid_api_key")
         hmac_auth.verify(secret, signed, _method(connection), connection.url.path)
+        if _method(connection) not in _READS and not await runtime.replays.first_use(
+            f"ogp:{signed.api_key}:{signed.signature}", until=seconds + hmac_auth.WINDOW_SECONDS
+        ):
+            raise hmac_auth.SignatureReused()
     except Unauthorized as exc:
         raise await refuse_credential(connection, "hmac", exc) from None
     _authenticated(connection, DeveloperPrincipal(signed.api_key))
     await limit(connection, "server", "developer:" + signed.api_key)
+
+
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _method(connection: Connection) -> str:

@@ -8,6 +8,7 @@ of a second: keep module-level imports here and in the group modules to typer, r
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -49,4 +50,5 @@ def root(
 
 def main() -> None:
     """Run the ``gamekeeper`` command (the console-script entry point)."""
+    os.umask(0o077)  # whatever this process or a library writes is the owner's alone
     app(prog_name="gamekeeper")

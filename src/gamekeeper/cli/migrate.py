@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-from gamekeeper.cli.common import ConfigOption, fail, make_data_dir, out, read_settings
+from gamekeeper.cli.common import (
+    ConfigOption,
+    fail,
+    lock_data_dir,
+    make_data_dir,
+    out,
+    read_settings,
+)
 from gamekeeper.settings import Settings
 
 
@@ -13,6 +20,7 @@ def migrate(config: ConfigOption = None) -> None:
     settings = read_settings(config)
     if settings.embedded:
         make_data_dir(settings)
+        lock_data_dir(settings)
     revision = run_migrations(settings)
     out.print(f"Database {safe_url(settings)} is at revision {revision}.")
 

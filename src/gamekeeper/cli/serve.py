@@ -14,12 +14,21 @@ from rich.text import Text
 
 from gamekeeper import __version__
 from gamekeeper.bootstrap import ADMIN_TOKEN_FILE, SECRET_KEY_FILE, Secrets, ensure_secrets
-from gamekeeper.cli.common import ConfigOption, fail, make_data_dir, out, read_settings
+from gamekeeper.cli.common import (
+    ConfigOption,
+    fail,
+    lock_data_dir,
+    make_data_dir,
+    out,
+    read_settings,
+)
 from gamekeeper.cli.migrate import run_migrations
 from gamekeeper.settings import Settings
 
 if TYPE_CHECKING:
     from litestar import Litestar
+
+_ANY_ADDRESS = frozenset({"0.0.0.0", "::", "[::]", ""})
 
 _CREATED = {
     SECRET_KEY_FILE: "secret key   {path}  (encrypts stored secrets: back it up)",
@@ -35,11 +44,26 @@ def serve(
 ) -> None:
     """Run the HTTP server. The first embedded start creates the data directory and secrets."""
     settings = read_settings(config, host=host, port=port, workers=workers)
+    if settings.embedded:  # one process per SQLite data directory (workers are its children)
+        make_data_dir(settings)
+        lock_data_dir(settings)
+    _warn_unreachable_links(settings)
     _announce(settings)
     if settings.workers == 1:
         _serve_one(settings)
     else:
         _serve_many(settings, config)
+
+
+def _warn_unreachable_links(settings: Settings) -> None:
+    """Say so when links and media URLs would name an address no browser can open."""
+    if settings.public_url is None and settings.host in _ANY_ADDRESS:
+        typer.echo(
+            f"warning: listening on every interface ({settings.host}) without a public URL: "
+            f"links and media URLs will start with {settings.base_url}, which browsers cannot "
+            "open; set GAMEKEEPER_PUBLIC_URL to the address players use",
+            err=True,
+        )
 
 
 def _announce(settings: Settings) -> None:

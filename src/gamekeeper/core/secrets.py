@@ -66,7 +66,15 @@ class SecretBox:
 
 
 def constant_time_equal(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())
+    """Whether two texts are equal, in a time that depends on their lengths only.
+
+    Every credential a client presents is compared with this: ``hmac.compare_digest`` raises
+    TypeError on a ``str`` that is not ASCII, so both sides are compared as UTF-8 (a lone
+    surrogate, which JSON can carry, included); a non-ASCII guess is simply unequal.
+    """
+    return hmac.compare_digest(
+        a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
+    )
 
 
 async def hash_password(password: str) -> str:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -28,6 +31,7 @@ from gamekeeper.db.identity.store import SqlIdentityStore
 from gamekeeper.db.matchmaking.results import SqlResultStore
 from gamekeeper.db.matchmaking.store import SqlMatchmakingStore
 from gamekeeper.db.notify.store import SqlNotifyStore
+from gamekeeper.files import FILE_MODE, open_to_others, private_folder
 
 SQLITE_WRITE_WAIT = 10.0  # seconds a writer may queue, as SQLite's busy_timeout
 EventSink = Callable[[list[DomainEvent]], Awaitable[None]]
@@ -137,6 +141,22 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+def _private_sqlite_files(url: str) -> None:
+    """Create the database file 0600 before SQLite does (its WAL and shared-memory files take
+    the database's mode), and tighten files an older version left readable by others."""
+    name = make_url(url).database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    private_folder(path.parent)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(OSError):  # absent, or not ours to change
+            if open_to_others(each):
+                os.chmod(each, FILE_MODE)
+
+
 def _ping_when_idle(engine: AsyncEngine, idle: float) -> None:
     """Check a pooled connection before use only if it sat in the pool ``idle`` seconds or more.
 
@@ -182,7 +202,11 @@ class Database:
             # opened again at the next burst, and a new PostgreSQL session costs milliseconds
             # of CPU on both sides (under 32 concurrent reads, one new session per 13 requests).
             options = {"pool_size": 2 * pool_size, "max_overflow": 0}
-        self.engine = create_async_engine(url, **options)
+        else:
+            _private_sqlite_files(url)
+        # Statements are logged and errors raised without their parameters: they carry password
+        # hashes, sealed secrets and codes.
+        self.engine = create_async_engine(url, hide_parameters=True, **options)
         # Reads outside a transaction: each statement sees what was committed when it ran.
         self._autocommitting = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         if self.is_sqlite:

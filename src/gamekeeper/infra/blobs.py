@@ -23,6 +23,7 @@ from typing import Protocol
 
 import structlog
 
+from gamekeeper.files import private_folder
 from gamekeeper.settings import Settings
 
 __all__ = [
@@ -94,17 +95,15 @@ class LocalBlobStore:
         path = self._path(key)
         if path.exists():
             return key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        private_folder(path.parent)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # 0600
         try:
             with os.fdopen(fd, "wb") as file:
                 file.write(data)
                 file.flush()
                 os.fsync(file.fileno())
-            os.chmod(tmp, 0o644)  # mkstemp makes 0600; these files are public by design
-            os.replace(
-                tmp, path
-            )  # atomic; a concurrent writer of the same key wrote the same bytes
+            # Kept 0600: they are public through /media, not to other users of the machine.
+            os.replace(tmp, path)  # atomic; a concurrent writer of the key wrote the same bytes
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)

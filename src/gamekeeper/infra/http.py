@@ -12,9 +12,10 @@ DNS answer cannot move the connection (DNS rebinding). URLs keep their host name
 and certificate checks use the real name, and pooled connections are keyed by name, so a
 connection verified for one name never carries another's request. One deadline covers resolve,
 connect, send and the whole body. Redirects are never followed by the pool, only by ``request``
-itself, hop by hop, each hop checked. Bodies are read raw (we ask for identity encoding and never
-decompress: no compression bombs) and cut at ``max_bytes`` with ``truncated`` set: webhooks need
-only the status, and a large reply must not turn a delivery into a retry. Every pooled connection
+itself, hop by hop, each hop checked, and never off the first URL's scheme, host and port.
+Bodies are read raw (we ask for identity encoding and never decompress: no compression bombs)
+and cut at ``max_bytes`` with ``truncated`` set: webhooks need only the status, and a large
+reply must not turn a delivery into a retry. Every pooled connection
 is kept alive (up to ``max_connections``): size it to the concurrency of the caller.
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 import ssl
 import time
@@ -165,6 +167,25 @@ class SafeHttpClient:
         self._session: aiohttp.ClientSession | None = None  # made in the loop that first sends
         self._literals: set[str] = set()  # address literals already found allowed
 
+    def refusal(self, url: str) -> str | None:
+        """Why ``url`` would be refused whatever DNS answers (its scheme, or an address or
+        ``localhost`` outside the allowed networks), or None if it may be reachable."""
+        try:
+            host = _parse(url).raw_host or ""
+        except OutboundRefused as exc:
+            return exc.reason
+        name = host.lower().rstrip(".")
+        if name == "localhost" or name.endswith(".localhost"):  # loopback by definition
+            loopback = (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
+            if not any(self._allows(address) for address in loopback):
+                return f"{host} is a loopback name, not a public address"
+            return None
+        if _is_ip(host):
+            address = ipaddress.ip_address(host)
+            if not (_is_public(address) or self._allows(address)):
+                return f"{host} is not a public address"
+        return None
+
     async def aclose(self) -> None:
         """Close pooled connections."""
         session, self._session = self._session, None
@@ -182,7 +203,10 @@ class SafeHttpClient:
         timeout: float | None = None,  # noqa: ASYNC109 - one deadline for the whole exchange
         follow_redirects: int = 0,
     ) -> OutboundResponse:
-        """Send one request, following up to ``follow_redirects`` redirects, each one checked."""
+        """Send one request, following up to ``follow_redirects`` redirects, each one checked.
+
+        A redirect to another scheme, host or port is refused (``OutboundRefused``).
+        """
         limit = self._timeout if timeout is None else timeout
         cap = self._max_bytes if max_bytes is None else max_bytes
         started = time.monotonic()
@@ -198,7 +222,11 @@ class SafeHttpClient:
                         break
                     following = _parse(target.join(_url(location)))
                     if _origin(following) != _origin(target):
-                        sent = {}  # the caller's headers may hold credentials for the first site
+                        # Whoever controls the other site would answer for this URL.
+                        raise OutboundRefused(
+                            f"it redirects to {_site(following)}; only redirects within "
+                            f"{_site(target)} are followed"
+                        )
                     if (got.status == 303 and method != "HEAD") or (
                         got.status in {301, 302} and method == "POST"
                     ):
@@ -207,7 +235,7 @@ class SafeHttpClient:
         except TimeoutError as exc:
             raise OutboundFailed(f"no complete response within {limit:g} s") from exc
         except aiohttp.InvalidURL as exc:
-            raise OutboundRefused(f"not a usable URL: {exc}") from exc
+            raise OutboundRefused(f"not a usable URL: {_scrub(str(exc))}") from exc
         except (aiohttp.ClientError, OSError) as exc:
             raise OutboundFailed(_describe(exc)) from exc
         elapsed = time.monotonic() - started
@@ -315,7 +343,12 @@ def _is_ip(host: str) -> bool:
 
 
 def _origin(url: URL) -> tuple[str, str | None, int | None]:
-    return url.scheme, url.raw_host, url.port
+    return url.scheme, (url.raw_host or "").lower(), url.port
+
+
+def _site(url: URL) -> str:
+    """Scheme, host and port, never the path or query (they may carry tokens)."""
+    return str(url.origin())
 
 
 # The library's exceptions, named for a log line the way operators read them.
@@ -329,9 +362,17 @@ _KINDS: tuple[tuple[type[BaseException], str], ...] = (
 )
 
 
+# A URL in a library's message, cut to scheme and host: its path and query may hold tokens.
+_URL_IN_TEXT = re.compile(r"\b(https?://[^/?#\s'\"]+)[^\s'\"]*", re.IGNORECASE)
+
+
+def _scrub(text: str) -> str:
+    return _URL_IN_TEXT.sub(r"\1", text)
+
+
 def _describe(exc: BaseException) -> str:
     kind = next((name for cls, name in _KINDS if isinstance(exc, cls)), type(exc).__name__)
-    text = str(exc).strip()
+    text = _scrub(str(exc).strip())
     return f"{kind}: {text}" if text else kind
 
 

@@ -25,6 +25,7 @@ SECRET_KEYS = frozenset(
 _SECRET_SUFFIXES = ("_token", "_secret", "_password")
 # Loggers that libraries set up with their own handlers; ours must see their records.
 _ADOPTED_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "sqlalchemy", "alembic")
+_QUIET_LOGGERS = ("httpx", "httpcore", "sqlalchemy", "aiosqlite", "asyncpg")
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
@@ -81,9 +82,12 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
             continue  # uvicorn switched its access log off (access_log=False): keep it off
         adopted.handlers.clear()
         adopted.propagate = True
-    # httpx logs every request URL at INFO; webhook URLs may carry secrets in their path.
-    for name in ("httpx", "httpcore"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    # Whatever our level, these stay at WARNING or above: httpx logs every request URL at INFO
+    # (webhook URLs may carry secrets in their path); SQLAlchemy at INFO and aiosqlite and
+    # asyncpg at DEBUG log statements with their parameters (password hashes, sealed secrets).
+    quiet = max(logging.WARNING, root.level)
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(quiet)
 
 
 def mask_secrets(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:

@@ -1,4 +1,4 @@
-"""Outgoing mail: SMTP through aiosmtplib, or the log and a folder when no server is set.
+"""Outgoing mail: SMTP through aiosmtplib, or a folder when no server is set.
 
 ``post`` never waits for the mail server: the message is delivered by a background task, so a
 slow or unreachable server does not hold a request (or a database transaction) open. A failed
@@ -15,6 +15,7 @@ from pathlib import Path
 import aiosmtplib
 
 from gamekeeper.core.accounts.types import Mail, Mailer
+from gamekeeper.files import private_folder, write_private
 from gamekeeper.infra.logging import get_logger
 from gamekeeper.settings import Settings
 
@@ -80,22 +81,22 @@ class SmtpMailer:
 
 
 class FileMailer:
-    """No SMTP server: the message goes to the log and to a file, so a local user can read it."""
+    """No SMTP server: the message goes to a file (0600) that the operator can read, and the
+    log says where, without the message."""
 
     def __init__(self, directory: Path, sender: str) -> None:
         self.directory = directory
         self.sender = sender
 
     def post(self, mail: Mail) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_folder(self.directory)
         path = self.directory / f"{uuid.uuid4().hex}.eml"
-        path.write_bytes(bytes(_message(mail, self.sender)))
+        write_private(path, bytes(_message(mail, self.sender)))
+        # Never the text: it holds a code that signs in or resets a password.
         log.warning(
             "mail_written_to_file",
             reason="no SMTP server is configured (GAMEKEEPER_SMTP_HOST)",
-            to=mail.to,
             subject=mail.subject,
-            text=mail.text,
             path=str(path),
         )
 

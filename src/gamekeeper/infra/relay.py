@@ -284,7 +284,11 @@ class Relay:
                 max_bytes=RESPONSE_LIMIT,
                 timeout=self.config.timeout,
             )
-        except (OutboundRefused, OutboundFailed) as exc:
+        except OutboundRefused as exc:
+            # Nothing was sent and no retry can change the verdict under these settings.
+            self._record(job, ok=False, error=f"refused, not retried: {exc.reason}", final=True)
+            return
+        except OutboundFailed as exc:
             lane.answered(time.monotonic() - started)
             lane.circuit.failed(self._seconds())
             self._record(job, ok=False, error=str(exc))
@@ -297,8 +301,16 @@ class Relay:
         )
 
     def _record(
-        self, job: Job, *, ok: bool, http_status: int | None = None, error: str | None = None
+        self,
+        job: Job,
+        *,
+        ok: bool,
+        http_status: int | None = None,
+        error: str | None = None,
+        final: bool = False,
     ) -> None:
+        """Keep the outcome of one attempt; a failure is retried on the schedule unless
+        ``final``."""
         now = self.db.clock()
         if ok:
             outcome = Outcome(job, "delivered", now, now, http_status)
@@ -306,7 +318,7 @@ class Relay:
                 max(0.0, (now - job.event.occurred_at).total_seconds())
             )
         else:
-            retry_at = next_attempt(job.attempt, now)
+            retry_at = None if final else next_attempt(job.attempt, now)
             status = "dead" if retry_at is None else "pending"
             outcome = Outcome(job, status, retry_at or now, now, http_status, error)
         label = {"delivered": "delivered", "pending": "retry", "dead": "dead"}[outcome.status]

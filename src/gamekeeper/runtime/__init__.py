@@ -50,6 +50,7 @@ from gamekeeper.infra.pubsub import PubSub, make_pubsub
 from gamekeeper.infra.ratelimit import RateLimiter
 from gamekeeper.infra.readcache import ReadCache
 from gamekeeper.infra.relay import Relay, RelayConfig
+from gamekeeper.infra.replay import ReplayGuard
 from gamekeeper.infra.sinks import make_sinks
 from gamekeeper.infra.steam import HttpSteamVerifier
 from gamekeeper.runtime.cast import Cast
@@ -134,6 +135,8 @@ class Runtime:
             metrics=self.metrics,
             clock=lambda: self.clock().timestamp(),  # embedded counters; Redis keeps its own
         )
+        # Signatures of OGP writes already used (in the Redis of the cluster, if any).
+        self.replays = ReplayGuard(settings.redis_url, clock=lambda: self.clock().timestamp())
         self.usage = UsageRecorder()
         # Identity providers behind BattlePlace client auth (their base URLs are settings).
         self.itch = HttpItchVerifier.from_settings(settings)
@@ -194,7 +197,9 @@ class Runtime:
         for sink in self.sinks:
             await sink.start()
         if Loop.USAGE in self._loops:
-            self._tasks.append(asyncio.create_task(self._flush_usage_forever()))
+            self._tasks.append(
+                asyncio.create_task(self.usage.run(self.db, every=USAGE_FLUSH_SECONDS))
+            )
         if Loop.RELAY in self._loops and self.relay is not None:
             self._relay_task = asyncio.create_task(self.relay.run(), name="relay")
         if Loop.MATCHMAKER in self._loops:
@@ -218,6 +223,7 @@ class Runtime:
         self.invalidator.stop()
         await self.pubsub.close()
         await self.limiter.close()
+        await self.replays.close()
         for sink in self.sinks:
             await sink.close()
         await self.http.aclose()
@@ -247,8 +253,3 @@ class Runtime:
     async def _woken(self, _topic: str, _message: bytes) -> None:
         if self.relay is not None:
             self.relay.wake()
-
-    async def _flush_usage_forever(self) -> None:
-        while True:
-            await asyncio.sleep(USAGE_FLUSH_SECONDS)
-            await self.usage.flush(self.db)

@@ -25,7 +25,7 @@ from support.matchmaking import (
     server_row,
     session_row,
 )
-from support.provision import new_game, new_key
+from support.provision import audit_actions, new_game, new_key
 
 pytestmark = pytest.mark.anyio
 START = default_rating("g", "p").conservative  # 25 - 3 * 25/3 = 0
@@ -250,6 +250,67 @@ async def test_another_projects_server_token_is_refused(bp):
     test_key = (await new_key(bp.client, bp.id, kind="test"))["key"]
     with_test_key = await bp.server_result(session, body, server_token=test_key)
     assert with_test_key.status_code == 401
+    assert session_row(bp.client, session.id)["status"] == "open"
+
+
+async def test_a_server_result_needs_only_status_and_ranks_as_in_the_v1a_reference(bp):
+    # The signed server session token in the path is the credential: no project id, no key.
+    session = bp.session([1, 1], server="eu-1")
+    seat_0, seat_1 = session.seats
+    response = await bp.client.post(
+        f"/v1a/server/session/{session.server_session_token}/result",
+        json={"status": "finished", "ranks": [1, 0]},
+    )
+    _ok(response)
+    row = session_row(bp.client, session.id)
+    assert (row["status"], row["ranks"], row["rated"]) == ("finished", [1, 0], True)
+    assert server_row(bp.client, bp.id, "eu-1")["session_id"] is None
+    assert ((await bp.stats(seat_1))["rank"], (await bp.stats(seat_0))["rank"]) == (1, 2)
+    cancelled = bp.session([1, 1], server="eu-2")
+    bare = {"status": "cancelled"}
+    _ok(
+        await bp.client.post(
+            f"/v1a/server/session/{cancelled.server_session_token}/result", json=bare
+        )
+    )
+    assert session_row(bp.client, cancelled.id)["status"] == "cancelled"
+
+
+async def test_extra_project_fields_in_a_server_result_must_name_the_sessions_project(bp):
+    other = await _project(bp.client, "Other")
+    session = bp.session([1, 1], server="eu-1")
+    url = f"/v1a/server/session/{session.server_session_token}/result"
+    body = {"status": "finished", "ranks": [0, 1]}
+    wrong_project = await bp.client.post(url, json={**body, "projectId": other.id})
+    assert wrong_project.status_code == 403 and wrong_project.json()["status"] == "forbidden"
+    other_key_alone = await bp.client.post(
+        url, json={**body, "projectServerToken": other.server_token}
+    )
+    assert other_key_alone.status_code == 403 and other_key_alone.json()["status"] == "forbidden"
+    revoked = await bp.client.post(url, json={**body, "projectServerToken": "gk_nope"})
+    assert revoked.status_code == 401 and revoked.json()["code"] == "bad_server_token"
+    assert session_row(bp.client, session.id)["status"] == "open"
+    _ok(await bp.client.post(url, json={**body, "projectId": bp.id}))  # the right one alone
+    assert session_row(bp.client, session.id)["status"] == "finished"
+    both = bp.session([1, 1], server="eu-2")
+    _ok(await bp.server_result(both, body))  # both fields, as before
+    assert session_row(bp.client, both.id)["status"] == "finished"
+
+
+async def test_a_forged_server_session_token_is_refused_counted_and_audited(bp):
+    session = bp.session([1, 1], server="eu-1")
+    forged = session.server_session_token.rsplit(".", 1)[0] + "." + "A" * 22
+    refused = await bp.client.post(
+        f"/v1a/server/session/{forged}/result", json={"status": "finished", "ranks": [0, 1]}
+    )
+    assert refused.status_code == 401
+    assert refused.json() == {
+        "status": "notAuthenticated",
+        "error": "bad session token",
+        "code": "bad_session_token",
+    }
+    failures = [e for e in await audit_actions(bp.client) if e["action"] == "auth.failed"]
+    assert [e["details"]["method"] for e in failures] == ["battleplace.server_session_token"]
     assert session_row(bp.client, session.id)["status"] == "open"
 
 

@@ -44,6 +44,7 @@ class Ogp:
     def __init__(self, client, clock) -> None:
         self.client = client
         self.clock = clock
+        self.signed_count = 0
 
     async def developer(self, name: str = "Dev") -> dict:
         response = await self.client.post(
@@ -58,13 +59,19 @@ class Ogp:
         method: str,
         path: str,
         *,
-        ms: bool = False,
+        ms: bool | None = None,
         separator: str = ", ",
         secret: str | None = None,
         skew: float = 0,
     ) -> dict[str, str]:
+        """``ms``: True milliseconds, False seconds; by default a fresh millisecond per call,
+        as a signature of a write is good for one request and the test clock stands still."""
         seconds = int(self.clock().timestamp() + skew)
-        timestamp = str(seconds * 1000 if ms else seconds)
+        if ms is None:
+            self.signed_count += 1
+            timestamp = str(seconds * 1000 + self.signed_count)
+        else:
+            timestamp = str(seconds * 1000 if ms else seconds)
         value = hmac_auth.header_value(
             developer["apiKey"], secret or developer["secretKey"], method, path, timestamp
         )

@@ -15,11 +15,13 @@ LOOPBACK = ["127.0.0.0/8"]
 
 
 class Pages:
-    """A loopback web server: ``pages[path] = html``; ``/moved`` redirects to ``/game``."""
+    """A loopback web server: ``pages[path] = html``; ``/moved`` redirects to ``/game``,
+    ``/away`` to ``away`` (a URL)."""
 
     def __init__(self) -> None:
         self.pages: dict[str, str] = {}
         self.url = ""
+        self.away = ""
 
 
 @contextmanager
@@ -28,8 +30,8 @@ def page_server() -> Iterator[Pages]:
 
     class Handler(QuietHandler):
         def do_GET(self) -> None:
-            if self.path == "/moved":
-                self.reply(302, Location="/game")
+            if self.path in {"/moved", "/away"}:
+                self.reply(302, Location="/game" if self.path == "/moved" else pages.away)
                 return
             body = pages.pages.get(self.path)
             data = (body or "not found").encode()
@@ -113,6 +115,28 @@ async def test_another_developer_who_controls_the_page_becomes_owner(ogp, client
     path = f"/games/update/{game['id']}"
     assert (await ogp.signed(creator, "POST", path, json={"name": "x"})).status_code == 403
     assert (await ogp.signed(claimer, "POST", path, json={"name": "y"})).status_code == 200
+
+
+@pytest.mark.parametrize("other", ["localhost", "another port"])
+async def test_a_redirect_to_another_site_never_proves_ownership(ogp, client, pages, other):
+    """Whoever controls a page the gameUrl redirects to must not become the owner."""
+    creator, attacker = await ogp.developer(), await ogp.developer("Attacker")
+    game = await ogp.register(creator, gameUrl=pages.url + "/away")
+    with page_server() as theirs:
+        theirs.pages["/game"] = html(meta(attacker["apiKey"]))
+        port = theirs.url.rsplit(":", 1)[1]
+        site = f"http://localhost:{port}" if other == "localhost" else theirs.url
+        pages.away = site + "/game?token=abc"
+        response = await ogp.signed(attacker, "POST", f"/games/claim-ownership/{game['id']}")
+    assert response.status_code == 400, response.text
+    assert response.json()["message"] == (
+        f"gameUrl cannot be checked: it redirects to {site}; "
+        f"only redirects within {pages.url} are followed"
+    )
+    read = (await client.get(f"/games/{game['id']}")).json()["data"]
+    assert read["ownershipValidated"] is False and read["ownerId"] is None
+    actions = [e["action"] for e in await audit_actions(client)]
+    assert "game.ownership_claimed" not in actions
 
 
 async def test_moving_the_game_elsewhere_drops_the_validation(ogp, client, pages):

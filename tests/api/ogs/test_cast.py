@@ -121,7 +121,7 @@ async def test_only_the_game_and_its_controllers_see_a_session_and_ending_is_ide
         ({"gameUrl": "https://elsewhere.example/play"}, 400, "game_url_not_allowed"),
         ({"gameUrl": "javascript:alert(1)"}, 400, "invalid_url"),
         ({"sessionData": {"blob": "x" * 20000}}, 400, "payload_too_large"),
-        ({"sessionData": {"k": "a\u0000"}}, 400, "invalid_data"),
+        ({"sessionData": {"k": "a\u0000"}}, 400, "invalid_body"),  # NUL: refused at the edge
         ({"gameId": "someone-else"}, 403, "wrong_game"),
     ],
 )
@@ -150,6 +150,8 @@ async def test_a_session_goes_idle_then_ends_without_activity(ogs, client, clock
 
 async def test_nul_and_unknown_ids_are_not_found(ogs, client):
     _, key = await ogs.game()
-    for path in ("a%00b", "not-a-uuid"):
+    nul = await client.get(f"{CAST}/session/a%00b", headers=key)  # refused at the edge
+    assert nul.status_code == 400 and error_of(nul)["code"] == "invalid_characters"
+    for path in ("not-a-uuid",):
         response = await client.get(f"{CAST}/session/{path}", headers=key)
         assert response.status_code == 404, response.text

@@ -311,6 +311,27 @@ async def test_bad_frames_are_answered_with_error_frames_and_the_socket_stays_op
         assert await tv.close_code() == 1009
 
 
+async def test_deep_frames_and_nul_inputs_are_error_frames_and_the_socket_stays_open(table):
+    """Issue 15: a frame nested 1,500 deep was a RecursionError; a NUL in an input reached
+    PostgreSQL. Both are refused as an HTTP body would be (api/edge.py)."""
+    ada = await table.player("ada")
+    async with table.controller(ada) as phone:
+        assert (await phone.recv())["type"] == "attached"
+        deep = '{"type": "input", "id": 1, "inputType": "tap", "inputData": {"d": %s}}' % (
+            "[" * 1500 + "]" * 1500
+        )
+        await phone.ws.send(deep)
+        error = await phone.recv()
+        assert (error["type"], error["code"], error["status"]) == ("error", "invalid_body", 400)
+        assert "nested more than 32 levels" in error["message"]
+        await phone.send(type="input", id=2, inputType="tap", inputData={"k": "a\u0000"})
+        error = await phone.recv()
+        assert (error["code"], error["status"]) == ("invalid_body", 400)
+        assert error["message"].startswith("inputData.k:")
+        await phone.send(type="input", id=3, inputType="tap", inputData={"k": "fine"})
+        assert (await phone.recv())["seq"] == 1
+
+
 async def test_a_controller_over_its_rate_is_answered_rate_limited_for_each_input(table):
     token = await table.player("ada")
     async with table.receiver() as tv, table.controller(token) as phone:

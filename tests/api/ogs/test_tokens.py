@@ -13,7 +13,8 @@ AUTH = "/api/v1/auth"
 
 
 async def refresh(client, token: str | None = None, *, cookie: str | None = None):
-    headers = {"Cookie": f"refresh={cookie}"} if cookie else {}
+    # The cookie is read only from a JSON request (tests/api/test_edge_input.py).
+    headers = {"Cookie": f"refresh={cookie}", "Content-Type": "application/json"} if cookie else {}
     body = {"refreshToken": token} if token else None
     return await client.post(f"{AUTH}/refresh", json=body, headers=headers)
 

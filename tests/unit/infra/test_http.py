@@ -348,6 +348,47 @@ async def test_connection_refused_is_a_retryable_failure(make_client) -> None:
         await client.request("GET", f"http://127.0.0.1:{port}/")
 
 
+async def test_an_error_names_the_site_never_the_path_or_query(make_client) -> None:
+    """The reason ends up in a delivery's last_error, shown to whoever reads deliveries."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+
+        def answer_garbage() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+
+        thread = threading.Thread(target=answer_garbage, daemon=True)
+        thread.start()
+        client = make_client(allowed_networks=LOOPBACK)
+        with pytest.raises(OutboundFailed) as failed:
+            await client.request("POST", f"http://127.0.0.1:{port}/hook/abc?token=s3cret")
+        thread.join(5)
+    assert failed.value.reason.startswith("ProtocolError: ")
+    assert f"http://127.0.0.1:{port}" in failed.value.reason
+    assert "s3cret" not in failed.value.reason and "/hook" not in failed.value.reason
+
+
+def test_refusal_names_urls_that_can_never_be_reached() -> None:
+    strict = SafeHttpClient()
+    assert strict.refusal("http://127.0.0.1:8000/hook") == "127.0.0.1 is not a public address"
+    assert strict.refusal("http://[::1]/hook") == "::1 is not a public address"
+    assert strict.refusal("http://app.localhost/x") == (
+        "app.localhost is a loopback name, not a public address"
+    )
+    assert strict.refusal("ftp://example.com/") == (
+        "scheme 'ftp' is not allowed; use http or https"
+    )
+    for reachable in ("https://hooks.example/x?token=1", "http://93.184.216.34/", "http://db/"):
+        assert strict.refusal(reachable) is None  # a name is judged when it is resolved
+    allowing = SafeHttpClient(allowed_networks=["127.0.0.0/8"])
+    assert allowing.refusal("http://127.0.0.1:8000/hook") is None
+    assert allowing.refusal("http://localhost:8000/hook") is None
+
+
 async def test_dns_rebinding_cannot_move_the_connection(server, make_client) -> None:
     # 127.0.0.1 plays the public address; 127.0.0.2 the private one a rebinding DNS returns next.
     names = Names({"rebind.test": [["127.0.0.1"], ["127.0.0.2"]]})
@@ -411,15 +452,37 @@ async def test_redirect_to_forbidden_address_is_refused(target, server, make_cli
     assert len(server.seen) == 1
 
 
-async def test_redirect_to_another_host_drops_caller_headers(server, make_client) -> None:
+@pytest.mark.parametrize(
+    "location",
+    [
+        "http://b.test:{port}/ok",  # another host on the same address
+        "http://a.test:{other}/ok",  # another port
+        "https://a.test:{port}/ok",  # another scheme
+    ],
+)
+async def test_redirect_off_the_first_site_is_refused(location, server, make_client) -> None:
     names = Names({"a.test": "127.0.0.1", "b.test": "127.0.0.1"})
     client = make_client(allowed_networks=LOOPBACK, resolver=names)
-    url = f"http://a.test:{server.port}/redirect?to=http://b.test:{server.port}/ok"
-    await client.request("GET", url, headers={"Authorization": "Bearer s3cret"}, follow_redirects=1)
-    first, second = server.seen
-    assert first.headers["authorization"] == "Bearer s3cret"
-    assert "authorization" not in second.headers
-    assert second.headers["host"] == f"b.test:{server.port}"
+    target = location.format(port=server.port, other=server.port + 1)
+    url = f"http://a.test:{server.port}/redirect?to={target}?token=s3cret"
+    with pytest.raises(OutboundRefused) as refused:
+        await client.request(
+            "GET", url, headers={"Authorization": "Bearer s3cret"}, follow_redirects=1
+        )
+    assert refused.value.reason.endswith(
+        f"only redirects within http://a.test:{server.port} are followed"
+    )
+    assert "s3cret" not in refused.value.reason and "/ok" not in refused.value.reason
+    assert [seen.path for seen in server.seen] == ["/redirect"]
+
+
+async def test_redirect_within_the_site_keeps_caller_headers(server, make_client) -> None:
+    names = Names({"a.test": "127.0.0.1"})
+    client = make_client(allowed_networks=LOOPBACK, resolver=names)
+    url = f"http://A.test:{server.port}/redirect?to=http://a.test:{server.port}/ok"
+    response = await client.request("GET", url, headers={"X-Probe": "1"}, follow_redirects=1)
+    assert response.status == 200
+    assert [s.headers.get("x-probe") for s in server.seen] == ["1", "1"]
 
 
 # --- Bounded time and size ----------------------------------------------------------------------

@@ -9,6 +9,7 @@ import typer
 
 from gamekeeper.cli.admin import (
     audit,
+    client,
     developers,
     games,
     keys,
@@ -22,6 +23,14 @@ from gamekeeper.cli.admin import (
 __all__ = ["app"]
 
 app = typer.Typer(help="Call the admin API of a running server.", no_args_is_help=True)
+
+
+@app.callback()
+def admin(as_json: client.AsJson = False) -> None:
+    """Call the admin API of a running server."""
+    client.ask_json(as_json)
+
+
 # The registrations: --help lists the commands first, then the groups.
 app.add_typer(developers.app, name="developers")
 app.add_typer(games.app, name="games")

@@ -2,7 +2,8 @@
 
 Every command takes ``--url`` and ``--token`` (defaults: GAMEKEEPER_ADMIN_URL /
 GAMEKEEPER_ADMIN_TOKEN, else the configured base URL and the admin-token file in the data
-directory) and ``--json`` to print the API's answer as it came.
+directory) and ``--json`` to print the API's answer as it came; ``--json`` may also come right
+after ``admin`` (``gamekeeper admin --json games list``).
 """
 
 from __future__ import annotations
@@ -29,13 +30,19 @@ Token = Annotated[
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer.")]
 Render = Callable[[Any], None]
+_json_before_command = [False]  # set by ``admin --json``; every admin command runs it first
+
+
+def ask_json(as_json: bool) -> None:
+    """Remember whether ``--json`` came before the command (``admin --json games list``)."""
+    _json_before_command[0] = as_json
 
 
 class Api:
     """One admin command's connection and output format."""
 
     def __init__(self, url: str | None, token: str | None, as_json: bool) -> None:
-        self.url, self.token, self.as_json = url, token, as_json
+        self.url, self.token, self.as_json = url, token, as_json or _json_before_command[0]
 
     def _call(
         self, method: str, path: str, body: dict[str, Any] | None = None, **params: Any

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from gamekeeper.cli.admin.client import Api, AsJson, Token, Url
-from gamekeeper.cli.admin.render import fields, shown_once
+from gamekeeper.cli.admin.render import fields, paged, shown_once
 
 app = typer.Typer(help="Developer accounts (HMAC credentials).", no_args_is_help=True)
 
@@ -23,6 +23,21 @@ def developer_create(
     """Create a developer; shows its API key and secret key once."""
     body = {"name": name, "email": email}
     Api(url, token, as_json).run("POST", "/developers", shown_once("secret key"), body)
+
+
+COLUMNS = {"id": "id", "name": "name", "email": "email", "createdAt": "created"}
+
+
+@app.command("list")
+def developer_list(
+    limit: Annotated[int | None, typer.Option(min=1, max=200, help="Developers per page.")] = None,
+    cursor: Annotated[str | None, typer.Option(help="nextCursor of the previous page.")] = None,
+    url: Url = None,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """List developers, oldest first, a page at a time (never their secrets)."""
+    Api(url, token, as_json).run("GET", "/developers", paged(COLUMNS), limit=limit, cursor=cursor)
 
 
 @app.command("get")

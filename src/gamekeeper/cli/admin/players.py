@@ -1,4 +1,4 @@
-"""``gamekeeper admin players …``: create and show player accounts."""
+"""``gamekeeper admin players …``: create, list and show player accounts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from gamekeeper.cli.admin.client import Api, AsJson, Token, Url
-from gamekeeper.cli.admin.render import fields
+from gamekeeper.cli.admin.render import fields, paged
 from gamekeeper.cli.common import fail
 
 app = typer.Typer(help="Player accounts.", no_args_is_help=True)
@@ -31,6 +31,24 @@ def player_create(
         fail("--password-stdin: no password on standard input", code=2)
     body = {"email": email, "password": password, "displayName": display_name}
     Api(url, token, as_json).run("POST", "/players", fields, body)
+
+
+COLUMNS = {
+    "id": "id", "email": "email", "displayName": "name", "verified": "verified",
+    "hasPassword": "password", "createdAt": "created",
+}  # fmt: skip
+
+
+@app.command("list")
+def player_list(
+    limit: Annotated[int | None, typer.Option(min=1, max=200, help="Players per page.")] = None,
+    cursor: Annotated[str | None, typer.Option(help="nextCursor of the previous page.")] = None,
+    url: Url = None,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """List player accounts, oldest first, a page at a time."""
+    Api(url, token, as_json).run("GET", "/players", paged(COLUMNS), limit=limit, cursor=cursor)
 
 
 @app.command("get")

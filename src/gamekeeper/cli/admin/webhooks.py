@@ -1,4 +1,5 @@
-"""``gamekeeper admin webhooks …``: subscribe an owner's URL to its events (a game's by default)."""
+"""``gamekeeper admin webhooks …``: an owner's webhooks (a game's by default): create, list, show,
+test and delete."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import typer
 
 from gamekeeper.cli.admin.client import Api, AsJson, Token, Url
 from gamekeeper.cli.admin.owned import OwnerKind, OwnerOption, owner_path
-from gamekeeper.cli.admin.render import shown_once, table
+from gamekeeper.cli.admin.render import fields, shown_once, table
+from gamekeeper.cli.common import out
 
 app = typer.Typer(help="Webhooks of a game, an operator or a platform.", no_args_is_help=True)
 
@@ -70,3 +72,54 @@ def webhook_list(
     """List an owner's webhooks (never their secrets)."""
     path = f"{owner_path(owner, owner_id)}/webhooks"
     Api(url, token, as_json).run("GET", path, lambda page: table(page["items"], COLUMNS))
+
+
+WebhookId = Annotated[str, typer.Argument(help="The webhook's id (see `webhooks list`).")]
+
+
+@app.command("get")
+def webhook_get(
+    owner_id: str,
+    webhook_id: WebhookId,
+    owner: OwnerOption = OwnerKind.game,
+    url: Url = None,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Show a webhook (never its secret)."""
+    path = f"{owner_path(owner, owner_id)}/webhooks/{webhook_id}"
+    Api(url, token, as_json).run("GET", path, fields)
+
+
+@app.command("test")
+def webhook_test(
+    owner_id: str,
+    webhook_id: WebhookId,
+    owner: OwnerOption = OwnerKind.game,
+    url: Url = None,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Send a ``webhook.test`` event to the webhook's URL."""
+    path = f"{owner_path(owner, owner_id)}/webhooks/{webhook_id}/test"
+
+    def render(sent: dict[str, Any]) -> None:
+        out.print(f"Test event {sent['eventId']} queued for webhook {webhook_id}.")
+
+    Api(url, token, as_json).run("POST", path, render)
+
+
+@app.command("delete")
+def webhook_delete(
+    owner_id: str,
+    webhook_id: WebhookId,
+    owner: OwnerOption = OwnerKind.game,
+    url: Url = None,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Delete a webhook: no more events go to its URL."""
+    path = f"{owner_path(owner, owner_id)}/webhooks/{webhook_id}"
+    Api(url, token, as_json).run(
+        "DELETE", path, lambda _: out.print(f"Webhook {webhook_id} deleted.")
+    )

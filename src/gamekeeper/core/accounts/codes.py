@@ -23,6 +23,7 @@ from gamekeeper.core.accounts.types import (
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.identity.players import get_player
 from gamekeeper.core.identity.types import Player
+from gamekeeper.core.secrets import constant_time_equal
 
 CODE_DIGITS = 6
 _SUBJECTS: dict[str, str] = {
@@ -95,7 +96,7 @@ async def _spend(
     expected = code_hash(
         ctx.policy.code_key, player_id=record.player_id, purpose=purpose, code=code
     )
-    if not hmac.compare_digest(expected, record.code_hash):
+    if not constant_time_equal(expected, record.code_hash):
         await uow.accounts.count_failure(record.id, burn_at=ctx.policy.code_attempts, at=now)
         await limits.record_failure(uow, ctx, account=account, ip=ip, method="code:" + purpose)
         raise InvalidCode()

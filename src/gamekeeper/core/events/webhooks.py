@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -31,6 +32,28 @@ class WebhookNotFound(NotFound):
 class DeliveryNotFound(NotFound):
     code = "delivery_not_found"
     message = "No delivery with that id for this owner"
+
+
+class WebhookUrlUnreachable(InvalidInput):
+    code = "unreachable_url"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"url can never be reached from this server: {reason}. To deliver to a private "
+            "network, add it to GAMEKEEPER_OUTBOUND_ALLOWED_NETWORKS"
+        )
+
+
+# Why outbound requests to a URL would always be refused under this server's settings, or None.
+UrlRefusal = Callable[[str], str | None]
+
+
+def _reachable(url: str, refusal: UrlRefusal | None) -> str:
+    checked = validate.http_url(url, field="url")
+    reason = refusal(checked) if refusal is not None else None
+    if reason is not None:
+        raise WebhookUrlUnreachable(reason)
+    return checked
 
 
 class ManagedWebhook(Conflict):
@@ -63,15 +86,19 @@ async def create_webhook(
     fmt: WebhookFormat = WebhookFormat.STANDARD,
     secret: str | None = None,
     managed: bool = False,
+    refusal: UrlRefusal | None = None,
 ) -> tuple[Webhook, str]:
-    """Subscribe a URL to the owner's events; the signing secret is returned once."""
+    """Subscribe a URL to the owner's events; the signing secret is returned once.
+
+    ``refusal`` says why a URL could never be delivered to (see ``WebhookUrlUnreachable``).
+    """
     if len(await uow.events.list_webhooks(owner)) >= MAX_WEBHOOKS_PER_OWNER:
         raise Conflict("The owner has reached its limit of webhooks", code="too_many_webhooks")
     now = uow.now()
     webhook = Webhook(
         id=str(uuid.uuid4()),
         owner=owner,
-        url=validate.http_url(url, field="url"),
+        url=_reachable(url, refusal),
         event_types=tuple(check_types(event_types or [])),
         format=fmt,
         enabled=True,
@@ -102,7 +129,13 @@ async def list_webhooks(uow: WebhookUow, *, owner: Owner) -> list[Webhook]:
 
 
 async def update_webhook(
-    uow: WebhookUow, *, owner: Owner, webhook_id: str, changes: dict[str, Any], actor: Actor
+    uow: WebhookUow,
+    *,
+    owner: Owner,
+    webhook_id: str,
+    changes: dict[str, Any],
+    actor: Actor,
+    refusal: UrlRefusal | None = None,
 ) -> Webhook:
     """Change URL, filter, format or enabled; re-enabling forgets past failures."""
     webhook = await get_webhook(uow, owner=owner, webhook_id=webhook_id)
@@ -112,7 +145,7 @@ async def update_webhook(
     if "url" in changes:
         if webhook.managed:
             raise ManagedWebhook()
-        values["url"] = validate.http_url(changes["url"], field="url")
+        values["url"] = _reachable(changes["url"], refusal)
     if "event_types" in changes:
         values["event_types"] = tuple(check_types(changes["event_types"] or []))
     if "format" in changes:

@@ -63,6 +63,11 @@ async def get_developer(uow: IdentityUow, developer_id: str) -> Developer:
     return developer
 
 
+async def list_developers(uow: IdentityUow, *, limit: int, after: str | None) -> list[Developer]:
+    """Developers, oldest first; ``after`` is the last id of the previous page."""
+    return await uow.identity.list_developers(limit=limit, after=after)
+
+
 async def developer_secret(uow: IdentityUow, developer_id: str, *, box: SecretBox) -> str | None:
     """The developer's HMAC secret in clear, for verifying signatures; None if unknown."""
     sealed = await uow.identity.get_sealed_secret(developer_id)
@@ -132,7 +137,7 @@ async def get_game(uow: IdentityUow, game_id: str) -> Game:
 
 
 async def list_games(uow: IdentityUow, *, limit: int, after: str | None) -> list[Game]:
-    """Games ordered by id; ``after`` is the last id of the previous page."""
+    """Games, oldest first; ``after`` is the last id of the previous page."""
     return await uow.identity.list_games(limit=limit, after=after)
 
 

@@ -8,12 +8,28 @@ import re
 from dataclasses import dataclass
 
 from gamekeeper.core.errors import Unauthorized
+from gamekeeper.core.secrets import constant_time_equal
 
 SCHEME = "HMAC-SHA256"
 WINDOW_SECONDS = 300
 # Timestamps above this are milliseconds: 1e11 seconds is the year 5138.
 _MILLISECONDS_FROM = 100_000_000_000
+# Seconds take 10 digits and milliseconds 13 until the year 2286; anything longer is refused
+# before it becomes an integer (a 5,000-digit one is slow to parse and too big for a float).
+MAX_TIMESTAMP_DIGITS = 16
+_TIMESTAMP = re.compile(rf"[0-9]{{1,{MAX_TIMESTAMP_DIGITS}}}")
 _PART = re.compile(r"(apiKey|signature|timestamp)=([^,\s]+)")
+
+
+class SignatureReused(Unauthorized):
+    """A state-changing request came with a signature already used: the body and query are
+    not signed, so a replay could carry another change."""
+
+    code = "replayed_signature"
+    message = (
+        "This signature was already used; sign every request that changes something "
+        "with a fresh timestamp (milliseconds tell apart requests in the same second)"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,20 +67,26 @@ def parse_header(value: str) -> SignedRequest:
     return SignedRequest(parts["apiKey"], parts["signature"].lower(), parts["timestamp"])
 
 
-def check_timestamp(timestamp: str, now: float) -> None:
-    """Accept seconds or milliseconds within the window around ``now``."""
-    if not timestamp.isdigit():
-        raise Unauthorized("The signature timestamp is not a number", code="invalid_signature")
+def check_timestamp(timestamp: str, now: float) -> float:
+    """Accept seconds or milliseconds within the window around ``now``; returns the seconds."""
+    # ASCII digits only: str.isdigit() also admits "²³", which int() then refuses.
+    if not _TIMESTAMP.fullmatch(timestamp):
+        raise Unauthorized(
+            f"The signature timestamp must be 1 to {MAX_TIMESTAMP_DIGITS} digits 0-9 "
+            "(seconds or milliseconds since 1970)",
+            code="invalid_signature",
+        )
     value = int(timestamp)
-    seconds = value / 1000 if value >= _MILLISECONDS_FROM else value
+    seconds = value / 1000 if value >= _MILLISECONDS_FROM else float(value)
     if abs(now - seconds) > WINDOW_SECONDS:
         raise Unauthorized(
             "The signature timestamp is more than 5 minutes from server time",
             code="expired_signature",
         )
+    return seconds
 
 
 def verify(secret: str, request: SignedRequest, method: str, path: str) -> None:
     expected = sign(secret, method, path, request.timestamp)
-    if not hmac.compare_digest(expected.encode(), request.signature.encode()):
+    if not constant_time_equal(expected, request.signature):
         raise Unauthorized("The signature does not match", code="invalid_signature")

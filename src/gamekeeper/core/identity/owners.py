@@ -40,7 +40,7 @@ async def get_operator(uow: IdentityUow, operator_id: str) -> Operator:
 
 
 async def list_operators(uow: IdentityUow, *, limit: int, after: str | None) -> list[Operator]:
-    """Operators ordered by id; ``after`` is the last id of the previous page."""
+    """Operators, oldest first; ``after`` is the last id of the previous page."""
     return await uow.owners.list_operators(limit=limit, after=after)
 
 
@@ -78,7 +78,7 @@ async def get_platform(uow: IdentityUow, platform_id: str) -> Platform:
 
 
 async def list_platforms(uow: IdentityUow, *, limit: int, after: str | None) -> list[Platform]:
-    """Platforms ordered by id; ``after`` is the last id of the previous page."""
+    """Platforms, oldest first; ``after`` is the last id of the previous page."""
     return await uow.owners.list_platforms(limit=limit, after=after)
 
 

@@ -49,6 +49,11 @@ async def get_player(uow: IdentityUow, player_id: str) -> Player:
     return player
 
 
+async def list_players(uow: IdentityUow, *, limit: int, after: str | None) -> list[Player]:
+    """Players, oldest first; ``after`` is the last id of the previous page."""
+    return await uow.identity.list_players(limit=limit, after=after)
+
+
 def _identity_key(provider: str, subject: str) -> tuple[str, str]:
     if provider not in PROVIDERS:
         raise InvalidInput(f"unknown identity provider {provider!r}", code="invalid_provider")

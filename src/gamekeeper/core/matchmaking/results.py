@@ -91,16 +91,20 @@ async def report_by_client(
 async def report_by_server(
     uow: MatchmakingUow,
     *,
-    project_id: str,
     session_id: str,
     status: ReportStatus,
     ranks: Sequence[int] | None,
+    project_id: str | None = None,
 ) -> None:
-    """The dedicated server's report (its project's server token already checked)."""
+    """The dedicated server's report, by the session its signed token names.
+
+    ``project_id`` is the project the server also claimed (its server token already checked),
+    if it did: it must be the session's.
+    """
     session = await uow.match_results.lock_session(session_id)
     if session is None:
         raise SessionNotFound()
-    if session.game_id != project_id:
+    if project_id is not None and session.game_id != project_id:
         raise Forbidden("That session belongs to another project", code="forbidden")
     await _submit(uow, session, SERVER, status, ranks)
 

@@ -21,6 +21,7 @@ from gamekeeper.core.matchmaking.errors import (
     ClientTokenInvalid,
     SessionTokenInvalid,
 )
+from gamekeeper.core.secrets import constant_time_equal
 
 SERVER = "server"  # the participant name of a session's dedicated server
 _MAC_BYTES = 16
@@ -56,7 +57,7 @@ class Signer:
     def _verified(self, token: str, prefix: str) -> str | None:
         head, _, rest = token.partition(".")
         body, _, mac = rest.rpartition(".")
-        if head != prefix or not body or not hmac.compare_digest(mac, self._mac(head + "." + body)):
+        if head != prefix or not body or not constant_time_equal(mac, self._mac(f"{head}.{body}")):
             return None
         return body
 

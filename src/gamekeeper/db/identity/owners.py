@@ -9,6 +9,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gamekeeper.core.identity.types import Operator, Platform
+from gamekeeper.db.paging import oldest_first
 from gamekeeper.db.tables.identity import operator, platform, platform_game
 
 
@@ -30,9 +31,7 @@ class SqlOwnerStore:
         return None if row is None else Operator(**row)
 
     async def list_operators(self, *, limit: int, after: str | None) -> list[Operator]:
-        statement = select(operator).order_by(operator.c.id).limit(limit)
-        if after is not None:
-            statement = statement.where(operator.c.id > after)
+        statement = oldest_first(select(operator), operator, limit=limit, after=after)
         return [Operator(**row) for row in (await self._conn.execute(statement)).mappings()]
 
     async def add_platform(self, value: Platform) -> None:
@@ -48,9 +47,7 @@ class SqlOwnerStore:
         return found[0] if found else None
 
     async def list_platforms(self, *, limit: int, after: str | None) -> list[Platform]:
-        statement = select(platform).order_by(platform.c.id).limit(limit)
-        if after is not None:
-            statement = statement.where(platform.c.id > after)
+        statement = oldest_first(select(platform), platform, limit=limit, after=after)
         return await self._platforms(statement)
 
     async def _platforms(self, statement: object) -> list[Platform]:

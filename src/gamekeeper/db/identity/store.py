@@ -22,6 +22,7 @@ from gamekeeper.core.identity.types import (
 )
 from gamekeeper.core.owners.types import Owner
 from gamekeeper.db.owners import owned_by, owner_of, owner_values, without_owner_columns
+from gamekeeper.db.paging import oldest_first
 from gamekeeper.db.tables.identity import (
     credential,
     developer,
@@ -33,6 +34,7 @@ from gamekeeper.db.tables.identity import (
 )
 
 _CREDENTIAL_COLUMNS = [c for c in credential.c if c.name != "key_hash"]
+_DEVELOPER_COLUMNS = [c for c in developer.c if c.name != "secret_sealed"]
 _PLAYER_COLUMNS = [
     *(c for c in player.c if c.name != "password_hash"),
     player.c.password_hash.is_not(None).label("has_password"),
@@ -131,9 +133,12 @@ class SqlIdentityStore:
         )
 
     async def get_developer(self, developer_id: str) -> Developer | None:
-        columns = [c for c in developer.c if c.name != "secret_sealed"]
-        row = await self._one(select(*columns).where(developer.c.id == developer_id))
+        row = await self._one(select(*_DEVELOPER_COLUMNS).where(developer.c.id == developer_id))
         return None if row is None else Developer(**row)
+
+    async def list_developers(self, *, limit: int, after: str | None) -> list[Developer]:
+        statement = oldest_first(select(*_DEVELOPER_COLUMNS), developer, limit=limit, after=after)
+        return [Developer(**row) for row in (await self._conn.execute(statement)).mappings()]
 
     async def get_sealed_secret(self, developer_id: str) -> str | None:
         statement = select(developer.c.secret_sealed).where(developer.c.id == developer_id)
@@ -166,9 +171,7 @@ class SqlIdentityStore:
         return bool((await self._conn.execute(statement)).scalar())
 
     async def list_games(self, *, limit: int, after: str | None) -> list[Game]:
-        statement = select(game).order_by(game.c.id).limit(limit)
-        if after is not None:
-            statement = statement.where(game.c.id > after)
+        statement = oldest_first(select(game), game, limit=limit, after=after)
         return [_game(row) for row in (await self._conn.execute(statement)).mappings()]
 
     async def update_game(self, value: Game) -> None:
@@ -261,6 +264,10 @@ class SqlIdentityStore:
     async def get_player(self, player_id: str) -> Player | None:
         row = await self._one(select(*_PLAYER_COLUMNS).where(player.c.id == player_id))
         return None if row is None else Player(**row)
+
+    async def list_players(self, *, limit: int, after: str | None) -> list[Player]:
+        statement = oldest_first(select(*_PLAYER_COLUMNS), player, limit=limit, after=after)
+        return [Player(**row) for row in (await self._conn.execute(statement)).mappings()]
 
     async def add_identity(self, value: PlayerIdentity) -> None:
         try:

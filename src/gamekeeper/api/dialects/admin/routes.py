@@ -14,12 +14,15 @@ from gamekeeper.api.dialects.admin import owners as owner_routes
 from gamekeeper.api.dialects.admin import push as push_routes
 from gamekeeper.api.dialects.admin import schemas as s
 from gamekeeper.api.dialects.admin import tokens as token_routes
+from gamekeeper.api.edge import INT64_MAX
 from gamekeeper.api.errors import default_envelope, exception_handlers
 from gamekeeper.api.guards import require_admin
 from gamekeeper.core import audit
 from gamekeeper.core.identity import games, keys, players
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
+# An audit entry's id: a 64-bit integer in SQL, so a larger one is a 400, not a database error.
+Before = Annotated[int | None, QueryParameter(ge=0, le=INT64_MAX)]
 
 
 @post("/developers")
@@ -33,6 +36,16 @@ async def create_developer(
     return s.DeveloperCreated(
         **msgspec.structs.asdict(out), api_key=developer.id, secret_key=secret
     )
+
+
+@get("/developers")
+async def list_developers(
+    read_uow: ReadUow, limit: Limit = 50, cursor: FromQuery[str | None] = None
+) -> s.DeveloperPage:
+    """Developers, oldest first, without their secrets."""
+    found = await games.list_developers(read_uow, limit=limit + 1, after=cursor)
+    page, next_cursor = s.next_page(found, limit)
+    return s.DeveloperPage(items=[s.DeveloperOut.of(d) for d in page], next_cursor=next_cursor)
 
 
 @get("/developers/{developer_id:str}")
@@ -99,15 +112,23 @@ async def create_player(
     return s.PlayerOut.of(player)
 
 
+@get("/players")
+async def list_players(
+    read_uow: ReadUow, limit: Limit = 50, cursor: FromQuery[str | None] = None
+) -> s.PlayerPage:
+    """Player accounts, oldest first."""
+    found = await players.list_players(read_uow, limit=limit + 1, after=cursor)
+    page, next_cursor = s.next_page(found, limit)
+    return s.PlayerPage(items=[s.PlayerOut.of(p) for p in page], next_cursor=next_cursor)
+
+
 @get("/players/{player_id:str}")
 async def get_player(player_id: FromPath[str], read_uow: ReadUow) -> s.PlayerOut:
     return s.PlayerOut.of(await players.get_player(read_uow, player_id))
 
 
 @get("/audit")
-async def list_audit(
-    read_uow: ReadUow, limit: Limit = 50, before: FromQuery[int | None] = None
-) -> s.AuditPage:
+async def list_audit(read_uow: ReadUow, limit: Limit = 50, before: Before = None) -> s.AuditPage:
     entries = await audit.list_entries(read_uow, limit=limit, before=before)
     next_before = entries[-1].id if len(entries) == limit else None
     return s.AuditPage(items=[s.AuditOut.of(e) for e in entries], next_before=next_before)
@@ -117,6 +138,7 @@ router = Router(
     "/admin/v1",
     route_handlers=[
         create_developer,
+        list_developers,
         get_developer,
         create_game,
         list_games,
@@ -124,6 +146,7 @@ router = Router(
         update_game,
         revoke_key,
         create_player,
+        list_players,
         get_player,
         list_audit,
         *owner_routes.ROUTES,

@@ -57,6 +57,11 @@ class DeveloperOut(Wire):
         return cls(id=value.id, name=value.name, email=value.email, created_at=value.created_at)
 
 
+class DeveloperPage(Wire):
+    items: list[DeveloperOut]
+    next_cursor: str | None
+
+
 class DeveloperCreated(DeveloperOut):
     api_key: str
     secret_key: str
@@ -226,6 +231,11 @@ class PlayerOut(Wire):
             has_password=value.has_password,
             created_at=value.created_at,
         )
+
+
+class PlayerPage(Wire):
+    items: list[PlayerOut]
+    next_cursor: str | None
 
 
 class AuditOut(Wire):

@@ -34,6 +34,7 @@ async def create_webhook(
     webhook, secret = await webhooks.create_webhook(
         write_uow, owner=owner, url=data.url, event_types=data.event_types,
         fmt=WebhookFormat(data.format), secret=data.secret, box=runtime.box, actor=actor,
+        refusal=runtime.http.refusal,
     )  # fmt: skip
     return s.WebhookCreated(**msgspec.structs.asdict(s.WebhookOut.of(webhook)), secret=secret)
 
@@ -58,12 +59,14 @@ async def update_webhook(
     webhook_id: FromPath[str],
     data: JSONBody[s.WebhookUpdate],
     write_uow: WriteUow,
+    runtime: RuntimeDep,
     actor: ActorDep,
 ) -> s.WebhookOut:
     changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
     updated = await webhooks.update_webhook(
-        write_uow, owner=owner, webhook_id=webhook_id, changes=changes, actor=actor
-    )
+        write_uow, owner=owner, webhook_id=webhook_id, changes=changes, actor=actor,
+        refusal=runtime.http.refusal,
+    )  # fmt: skip
     return s.WebhookOut.of(updated)
 
 

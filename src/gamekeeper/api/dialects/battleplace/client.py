@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import MediaType, Request, Response, delete, get, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath
 
 from gamekeeper.api.deps import WriteUow, body_first
@@ -80,7 +81,12 @@ async def _seat_from_storage(runtime: Runtime, client: ClientPrincipal, token: s
     return seat
 
 
-@get("/client/match/{match_token:str}", guards=[require_client])
+@get(
+    "/client/match/{match_token:str}",
+    guards=[require_client],
+    # Answered from encoded bytes: inProgress, notFound, failed or matched with the session.
+    responses={200: ResponseSpec(StatusOut, description="Where the match request stands")},
+)
 async def match_status(
     match_token: FromPath[MatchToken], request: Request[Any, Any, Any]
 ) -> Response[bytes]:

@@ -1,4 +1,5 @@
-"""BattlePlace credentials: client tokens (``Authorization: Bearer``), server tokens (in bodies).
+"""BattlePlace credentials: client tokens (``Authorization: Bearer``), server tokens (in bodies),
+server session tokens (in a result's path).
 
 Client tokens are checked by their MAC alone, without a database query: status polls, the hot
 path of matchmaking, cost no storage read to authenticate. Server tokens are ``server`` keys,
@@ -25,6 +26,7 @@ from gamekeeper.core.matchmaking.errors import (
     ClientTokenExpired,
     ClientTokenInvalid,
     ServerTokenInvalid,
+    SessionTokenInvalid,
 )
 from gamekeeper.core.matchmaking.tokens import ClientPrincipal
 
@@ -44,15 +46,35 @@ async def require_client(connection: Connection, _: BaseRouteHandler) -> None:
     await limit(connection, "player", principal.player_id)
 
 
-async def authenticate_server(connection: Connection, *, project_id: str, token: str) -> None:
-    """The project's server token is a live ``server`` key of that very project.
+async def authenticate_server(connection: Connection, *, project_id: str | None, token: str) -> str:
+    """The project whose live ``server`` key ``token`` is; ``project_id``, if given, must be it.
 
     Called from handlers (the token is in the body), before they open their transaction.
     """
     principal = await resolve_key(connection, token)
-    if principal is None or principal.kind != KeyKind.SERVER or principal.game_id != project_id:
+    if (
+        principal is None
+        or principal.kind != KeyKind.SERVER
+        or principal.game_id is None
+        or (project_id is not None and principal.game_id != project_id)
+    ):
         raise await refuse_credential(connection, "battleplace.server_token", ServerTokenInvalid())
     await limit(connection, "server", "key:" + principal.credential_id)
+    return principal.game_id
+
+
+async def authenticate_server_session(connection: Connection, token: str) -> str:
+    """The session a server session token was issued for: the token is a result's credential.
+
+    A forged one counts toward the address's lockout, as a forged key would; reports count
+    against the ``server`` limit per session.
+    """
+    try:
+        session_id = runtime_of(connection).match_signer.read_server_session_token(token)
+    except SessionTokenInvalid as exc:
+        raise await refuse_credential(connection, "battleplace.server_session_token", exc) from None
+    await limit(connection, "server", "session:" + session_id)
+    return session_id
 
 
 def client_of(connection: Connection) -> ClientPrincipal:

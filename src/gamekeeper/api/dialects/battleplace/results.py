@@ -2,10 +2,17 @@
 
 A result answers ``{"status": "ok"}``: the v1a reference documents no response body, and an
 object with a status reads like every other BattlePlace answer.
+
+A dedicated server's result is ``{status, ranks}`` as in the v1a reference: the signed server
+session token in the path is its credential (only this installation issues one, and only to
+the server the session was assigned to). A server that also sends ``projectId`` and
+``projectServerToken`` has them checked: the token must be a live server key of the session's
+project, and ``projectId`` must name that project; a mismatch is refused and changes nothing.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -17,6 +24,7 @@ from gamekeeper.api.deps import ReadUow, RuntimeDep, WriteUow, body_first
 from gamekeeper.api.dialects.battleplace.guards import (
     ClientDep,
     authenticate_server,
+    authenticate_server_session,
     require_client,
 )
 from gamekeeper.api.dialects.battleplace.views import Wire, read_body
@@ -34,8 +42,17 @@ class ResultIn(Wire):
 
 
 class ServerResultIn(ResultIn, kw_only=True):
-    project_id: Text
-    project_server_token: Text
+    project_id: Text | None = None
+    project_server_token: Text | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerReport:
+    """A server's result, with the session its token names and the project it claims (if any)."""
+
+    session_id: str
+    project_id: str | None
+    result: ServerResultIn
 
 
 class OkOut(msgspec.Struct):
@@ -51,11 +68,18 @@ async def read_result(request: Request[Any, Any, Any]) -> ResultIn:
     return await read_body(request, ResultIn)
 
 
-async def read_server_result(request: Request[Any, Any, Any]) -> ServerResultIn:
-    """The body, whose project server token must be the project's."""
+async def read_server_result(request: Request[Any, Any, Any]) -> ServerReport:
+    """The body and its credentials, checked before the transaction opens."""
+    session_id = await authenticate_server_session(
+        request, request.path_params["server_session_token"]
+    )
     data = await read_body(request, ServerResultIn)
-    await authenticate_server(request, project_id=data.project_id, token=data.project_server_token)
-    return data
+    project_id = data.project_id
+    if data.project_server_token is not None:
+        project_id = await authenticate_server(
+            request, project_id=data.project_id, token=data.project_server_token
+        )
+    return ServerReport(session_id, project_id, data)
 
 
 @post(
@@ -87,20 +111,18 @@ async def client_result(
     status_code=200,
     guards=[refuse_browsers],
     dependencies=body_first(read_server_result),
+    opt={"body": ServerResultIn},  # for the OpenAPI document: read_server_result decodes it
 )
 async def server_result(
-    server_session_token: FromPath[str],
-    payload: NamedDependency[ServerResultIn],
-    runtime: RuntimeDep,
+    payload: NamedDependency[ServerReport],
     write_uow: WriteUow,
 ) -> OkOut:
-    session_id = runtime.match_signer.read_server_session_token(server_session_token)
     await results.report_by_server(
         write_uow,
+        session_id=payload.session_id,
         project_id=payload.project_id,
-        session_id=session_id,
-        status=payload.status,
-        ranks=payload.ranks,
+        status=payload.result.status,
+        ranks=payload.result.ranks,
     )
     return OkOut()
 

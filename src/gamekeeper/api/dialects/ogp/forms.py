@@ -7,7 +7,6 @@ coerced to the declared types; a file part wins over text under the same name.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,8 +14,9 @@ import msgspec
 from litestar import Request
 from litestar.datastructures import UploadFile
 
-from gamekeeper.api.bodies import field_message
+from gamekeeper.api.bodies import field_message, require_json
 from gamekeeper.api.dialects.ogp.schemas import GameIn
+from gamekeeper.api.edge import decode_json
 from gamekeeper.core.catalog.uploads import ImageInput
 from gamekeeper.core.errors import InvalidInput
 
@@ -39,6 +39,7 @@ async def read_game(request: Request[Any, Any, Any]) -> GameForm:
         raw, files = await _multipart(request)
         body = _convert(raw, strict=False)
     else:
+        require_json(request)  # the edge checked the JSON body's depth, text and numbers
         try:
             decoded = msgspec.json.decode(await request.body())
         except msgspec.DecodeError:
@@ -66,8 +67,10 @@ async def _multipart(request: Request[Any, Any, Any]) -> tuple[dict[str, Any], d
     split = raw.get("orgRewardsSplit")
     if isinstance(split, str):
         try:
-            raw["orgRewardsSplit"] = json.loads(split) if split.strip() else None
-        except ValueError:
+            raw["orgRewardsSplit"] = decode_json(split) if split.strip() else None
+        except InvalidInput as exc:  # nested too deep, a NUL, a number beyond 64 bits
+            raise InvalidInput(f"orgRewardsSplit: {exc.message}", code=exc.code) from None
+        except msgspec.DecodeError:
             raise InvalidInput(
                 "orgRewardsSplit must be a JSON object of {identifier: basis points}",
                 code="invalid_rewards_split",

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import MediaType, Request, Response, get, post
 from litestar.di import Provide
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from gamekeeper.api.deps import ReadUow
@@ -54,6 +55,7 @@ def page_of(page: ListingPage) -> Envelope[GamePage]:
 @get(
     "/games",
     opt=PUBLIC,
+    responses={200: ResponseSpec(Envelope[GamePage], description="A page of games")},
     dependencies={"listing": Provide(provide_listing, sync_to_thread=False)},
 )
 async def list_games(request: AnyRequest, listing: ListingDep) -> Response[bytes]:
@@ -64,7 +66,11 @@ async def list_games(request: AnyRequest, listing: ListingDep) -> Response[bytes
     return await cached(request, answer)
 
 
-@get(["/games/id/{game_id:str}", "/games/{game_id:str}"], opt=PUBLIC)
+@get(
+    ["/games/id/{game_id:str}", "/games/{game_id:str}"],
+    opt=PUBLIC,
+    responses={200: ResponseSpec(Envelope[GameOut], description="The game")},
+)
 async def get_game(
     game_id: FromPath[str], request: AnyRequest, include_tokens: WithTokens = False
 ) -> Response[bytes]:

@@ -15,17 +15,19 @@ from gamekeeper.api.dialects.ogp.forms import read_game
 from gamekeeper.api.dialects.ogp.games import page_of
 from gamekeeper.api.dialects.ogp.pages import fetch_page
 from gamekeeper.api.dialects.ogp.params import ListingDep, provide_own_listing
-from gamekeeper.api.dialects.ogp.schemas import Envelope, GameOut, GamePage
+from gamekeeper.api.dialects.ogp.schemas import Envelope, GameIn, GameOut, GamePage
 from gamekeeper.api.guards import require_hmac
 from gamekeeper.core.catalog import listings, ownership
 
 SIGNED = [require_hmac]
+# For the OpenAPI document: ``read_game`` decodes GameIn, from JSON or a multipart form.
+GAME_BODY = {"body": GameIn, "form": True}
 # Two images, as files (10 MB each) or base64 (5 MB decoded, a third more encoded).
 MAX_GAME_BODY = 24 * 1024 * 1024
 AnyRequest = Request[Any, Any, Any]
 
 
-@post("/games", guards=SIGNED, request_max_body_size=MAX_GAME_BODY)
+@post("/games", guards=SIGNED, request_max_body_size=MAX_GAME_BODY, opt=GAME_BODY)
 async def register_game(
     request: AnyRequest, principal: DeveloperDep, runtime: RuntimeDep, actor: ActorDep
 ) -> Envelope[GameOut]:
@@ -48,6 +50,7 @@ async def register_game(
     guards=SIGNED,
     request_max_body_size=MAX_GAME_BODY,
     status_code=200,
+    opt=GAME_BODY,
 )
 async def update_game(
     game_id: FromPath[str],

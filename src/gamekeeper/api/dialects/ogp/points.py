@@ -2,6 +2,11 @@
 
 Batch saves count against the ``points_batch`` rate limit per developer (3/second by default),
 besides the ``server`` limit every signed route counts against.
+
+The Node SDK reads ``savedCount`` and ``playerIdToOgpId`` from a save, and ``points`` (a list of
+``{playerId, points}``, today's points as a decimal string) from a player's points, which it
+asks at ``/play/dev/points/{gameId}/{playerId}``; the documented ``?gameId&playerId`` form
+answers the same. Player ids are kept as the game sends them: each maps to itself.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, Parameter, QueryParameter
 
 from gamekeeper.api.bodies import read_json
 from gamekeeper.api.deps import DeveloperDep, ReadUow, WriteUow, body_first
@@ -20,6 +25,7 @@ from gamekeeper.api.dialects.ogp.schemas import Envelope, Wire
 from gamekeeper.api.guards import rate_limit, require_hmac
 from gamekeeper.core.catalog import points
 from gamekeeper.core.catalog.points import MAX_BATCH
+from gamekeeper.core.catalog.store import CatalogUow
 from gamekeeper.core.catalog.types import Award, Ranked
 
 PlayerId = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
@@ -68,12 +74,20 @@ class AwardOut(Wire):
 
 class BatchSaveOut(Wire):
     saved: int  # sessions recorded: entries refused by maxSessionsPerDay are not
+    saved_count: int  # the same, under the SDK's name
+    player_id_to_ogp_id: dict[str, str] = msgspec.field(name="playerIdToOgpId")
     results: list[AwardOut]
+
+
+class PointsEntryOut(Wire):
+    player_id: str
+    points: str  # today's points; a string, as the SDK types it (points may outgrow a double)
 
 
 class PlayerPointsOut(Wire):
     game_id: str
     player_id: str
+    points: list[PointsEntryOut]
     total_points: int
     total_sessions: int
     today: date
@@ -115,20 +129,44 @@ async def batch_save_points(
         entries=[(entry.player_id, entry.points) for entry in payload.points],
     )
     saved = sum(1 for award in awards if award.recorded)
-    return Envelope(data=BatchSaveOut(saved=saved, results=[AwardOut.of(a) for a in awards]))
+    out = BatchSaveOut(
+        saved=saved,
+        saved_count=saved,
+        player_id_to_ogp_id={award.player_id: award.player_id for award in awards},
+        results=[AwardOut.of(a) for a in awards],
+    )
+    return Envelope(data=out)
 
 
 @get("/play/dev/points", guards=[require_hmac])
 async def player_points(
     game_id: GameParam, player_id: PlayerParam, read_uow: ReadUow, principal: DeveloperDep
 ) -> Envelope[PlayerPointsOut]:
+    return await _player_points(read_uow, game_id, player_id, principal.developer_id)
+
+
+@get("/play/dev/points/{game_id:str}/{player_id:str}", guards=[require_hmac])
+async def player_points_by_path(
+    game_id: Annotated[str, Parameter(min_length=1, max_length=64)],
+    player_id: Annotated[str, Parameter(min_length=1, max_length=255)],
+    read_uow: ReadUow,
+    principal: DeveloperDep,
+) -> Envelope[PlayerPointsOut]:
+    """The SDK's ``play.getPoints``: the same answer as ``?gameId&playerId``."""
+    return await _player_points(read_uow, game_id, player_id, principal.developer_id)
+
+
+async def _player_points(
+    uow: CatalogUow, game_id: str, player_id: str, developer_id: str
+) -> Envelope[PlayerPointsOut]:
     tally, today = await points.player_points(
-        read_uow, game_id=game_id, developer_id=principal.developer_id, player_id=player_id
+        uow, game_id=game_id, developer_id=developer_id, player_id=player_id
     )
     return Envelope(
         data=PlayerPointsOut(
             game_id=game_id,
             player_id=player_id,
+            points=[PointsEntryOut(player_id=player_id, points=str(tally.day_points))],
             total_points=tally.points,
             total_sessions=tally.sessions,
             today=today,
@@ -155,4 +193,4 @@ async def leaderboard(
     return Envelope(data=page)
 
 
-ROUTES = [batch_save_points, player_points, leaderboard]
+ROUTES = [batch_save_points, player_points, player_points_by_path, leaderboard]

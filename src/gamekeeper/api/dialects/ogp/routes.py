@@ -1,4 +1,4 @@
-"""The OGP market API at the root of the server: users, games, batches, claims, points.
+"""The OGP market API at the root of the server: users, games, batches, claims, points, sessions.
 
 - OGP users are Gamekeeper developers: the API key is the developer id, the secret key the
   developer's HMAC secret. Wallets, emails, Privy and Twitter ids named in a rewards split
@@ -17,13 +17,20 @@ from __future__ import annotations
 
 from litestar import Router
 
-from gamekeeper.api.dialects.ogp import games, manage, points, users
-from gamekeeper.api.dialects.ogp.errors import render
+from gamekeeper.api.dialects.ogp import games, manage, points, sessions, users
+from gamekeeper.api.dialects.ogp.errors import OgpError, render
 from gamekeeper.api.errors import exception_handlers
 
 router = Router(
     "/",
-    route_handlers=[*users.ROUTES, *manage.ROUTES, *games.ROUTES, *points.ROUTES],
+    route_handlers=[
+        *users.ROUTES,
+        *manage.ROUTES,
+        *games.ROUTES,
+        *points.ROUTES,
+        *sessions.ROUTES,
+    ],
     exception_handlers=exception_handlers(render),
     tags=["ogp"],
+    opt={"envelope": OgpError},  # errors in the OpenAPI document (api/openapi.py)
 )

@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from gamekeeper.core import validate
+from gamekeeper.core.catalog.rules import MAX_DESCRIPTION
 from gamekeeper.core.catalog.types import CatalogGame, GameToken, IdentityKind, Profile
 
 T = TypeVar("T")
@@ -89,8 +91,11 @@ class UserOut(Wire):
 class GameIn(Wire):
     """Registration and update fields. Unknown fields (the SDK sends some) are ignored."""
 
-    name: Annotated[str, msgspec.Meta(max_length=255)] | Unset = UNSET
-    description: Annotated[str, msgspec.Meta(max_length=10_000)] | Unset = UNSET
+    # The core's limits, so that the OpenAPI document says what is enforced.
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=validate.MAX_NAME)] | Unset = UNSET
+    description: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_DESCRIPTION)] | Unset = (
+        UNSET
+    )
     game_url: Url | Unset = UNSET
     platform: Annotated[str, msgspec.Meta(max_length=32)] | Unset = UNSET
     is_html_game: bool | Unset = msgspec.field(default=UNSET, name="isHTMLGame")

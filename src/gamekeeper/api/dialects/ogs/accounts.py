@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
 from gamekeeper.api.deps import PlayerDep, ReadUow, WriteUow
@@ -53,7 +54,12 @@ async def signup(
     return signed_in(request, session, account_ctx, 201)
 
 
-@post("/login", status_code=200, summary="Sign in with email and password")
+@post(
+    "/login",
+    status_code=200,
+    summary="Sign in with email and password",
+    opt={"errors": (401,)},  # wrong email or password
+)
 async def login(
     request: AnyRequest, data: JSONBody[LoginIn], write_uow: WriteUow, account_ctx: AccountsDep
 ) -> Response[SessionOut]:
@@ -79,7 +85,12 @@ async def login_code(
     )
 
 
-@post("/login/code/verify", status_code=200, summary="Sign in with a mailed code")
+@post(
+    "/login/code/verify",
+    status_code=200,
+    summary="Sign in with a mailed code",
+    opt={"errors": (401,)},  # a wrong or spent code
+)
 async def login_code_verify(
     request: AnyRequest, data: JSONBody[CodeLoginIn], write_uow: WriteUow, account_ctx: AccountsDep
 ) -> Response[SessionOut]:
@@ -89,7 +100,12 @@ async def login_code_verify(
     return signed_in(request, session, account_ctx)
 
 
-@post("/device", status_code=200, summary="Sign in with a device id (guest account)")
+@post(
+    "/device",
+    status_code=200,
+    summary="Sign in with a device id (guest account)",
+    responses={201: ResponseSpec(SessionOut, description="The first sign-in: a new player")},
+)
 async def device(request: AnyRequest, data: JSONBody[DeviceIn]) -> Response[SessionOut]:
     """The first sign-in with a device id creates the player (``created: true``)."""
     ctx = accounts_of(request)

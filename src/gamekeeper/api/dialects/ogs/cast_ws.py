@@ -26,6 +26,7 @@ from typing import Annotated, Any, Literal, cast
 import msgspec
 from litestar import WebSocket, websocket
 
+from gamekeeper.api.edge import check_json
 from gamekeeper.api.errors import problem_from
 from gamekeeper.api.guards import limit, player_of, runtime_of, session_open
 from gamekeeper.core.cast import sessions
@@ -189,7 +190,11 @@ class _Wire:
             await self.error(_invalid("Frames are text (JSON)"))
             return None
         try:
+            check_json(text.encode())  # as an HTTP body: depth, NUL, 64-bit integers
             return _decode(text)
+        except InvalidInput as exc:
+            await self.error(exc)
+            return None
         except msgspec.DecodeError as exc:  # not JSON, an unknown type, a missing field
             await self.error(_invalid(f"Not a valid frame: {exc}"))
             return None

@@ -1,4 +1,9 @@
-"""The session cookies of the spec: ``HttpOnly; Secure; SameSite=Strict; Path=/``.
+"""The ``refresh`` cookie of the spec: ``HttpOnly; Secure; SameSite=Strict; Path=/``.
+
+Only the refresh token is set as a cookie, and only ``/auth/refresh`` reads it (from a JSON
+request). No route reads a session token from a cookie: player routes take it as a bearer
+header, so a cookie holding it would only be a credential the browser sends unasked. Logging
+out still clears a ``session`` cookie an older version set.
 
 ``Secure`` is left out only for plain HTTP on the local machine, where a browser would not
 send a secure cookie back and there is no network to protect.
@@ -58,20 +63,16 @@ def _cookie(request: Request[Any, Any, Any], key: str, value: str, max_age: int)
 def session_cookies(
     request: Request[Any, Any, Any], tokens: SessionTokens, refresh_ttl: int
 ) -> list[Cookie]:
-    secure = secure_cookies(request)
+    """The cookies a sign-in or a refresh sets: the refresh token's alone."""
     return [
         _TokenCookie(
-            key=key,
-            value=value,
-            max_age=max_age,
+            key=REFRESH,
+            value=tokens.refresh_token,
+            max_age=refresh_ttl,
             path="/",
             httponly=True,
-            secure=secure,
+            secure=secure_cookies(request),
             samesite="strict",
-        )
-        for key, value, max_age in (
-            (SESSION, tokens.access_token, tokens.access_expires_in),
-            (REFRESH, tokens.refresh_token, refresh_ttl),
         )
     ]
 

@@ -20,7 +20,7 @@ from litestar.datastructures import Cookie
 
 from gamekeeper.api.dialects.ogs.cookies import secure_cookies
 from gamekeeper.core.errors import Forbidden
-from gamekeeper.core.secrets import derive_key
+from gamekeeper.core.secrets import constant_time_equal, derive_key
 from gamekeeper.runtime import Runtime
 
 PAGE_PATH = "/link-account"
@@ -57,7 +57,7 @@ def check_csrf(request: AnyRequest, runtime: Runtime, *, link_token: str, presen
     """FormExpired unless ``presented`` matches this browser's cookie and this link."""
     cookie = request.cookies.get(CSRF_COOKIE, "")
     expected = csrf_token(runtime, cookie=cookie, link_token=link_token) if cookie else ""
-    if not cookie or not hmac.compare_digest(expected, presented):
+    if not cookie or not constant_time_equal(expected, presented):
         raise FormExpired()
 
 

@@ -44,7 +44,13 @@ async def verify_email(
     return UserOut.of(player)
 
 
-@post("/verify-email/send", status_code=202, guards=PLAYER, security=PLAYER_AUTH)
+@post(
+    "/verify-email/send",
+    status_code=202,
+    guards=PLAYER,
+    security=PLAYER_AUTH,
+    opt={"errors": (400,)},  # the account has no email address
+)
 async def send_verification(
     write_uow: WriteUow, principal: PlayerDep, account_ctx: AccountsDep
 ) -> SuccessOut:

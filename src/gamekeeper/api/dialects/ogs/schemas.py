@@ -7,6 +7,7 @@ from typing import Annotated
 
 import msgspec
 
+from gamekeeper.core.accounts.device import MAX_DEVICE_ID, MIN_DEVICE_ID
 from gamekeeper.core.accounts.types import AccountLink, AccountSession, LinkCheck, WebCodeCheck
 from gamekeeper.core.identity.types import Player, SessionTokens
 
@@ -50,7 +51,8 @@ class CodeLoginIn(In):
 
 
 class DeviceIn(In):
-    device_id: Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+    # The core's limits, so that the OpenAPI document says what is enforced.
+    device_id: Annotated[str, msgspec.Meta(min_length=MIN_DEVICE_ID, max_length=MAX_DEVICE_ID)]
     display_name: Name | None = None
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Request, Response, post
 from litestar.params import JSONBody
 
+from gamekeeper.api.bodies import require_json
 from gamekeeper.api.deps import PlayerDep, WriteUow
 from gamekeeper.api.dialects.ogs.context import AccountsDep, accounts_of, key_principal
 from gamekeeper.api.dialects.ogs.cookies import REFRESH, session_cookies
@@ -25,12 +26,23 @@ from gamekeeper.core.identity.types import KeyKind
 AnyRequest = Request[Any, Any, Any]
 
 
-@post("/refresh", status_code=200, summary="Rotate the refresh token for a new session token")
+@post(
+    "/refresh",
+    status_code=200,
+    summary="Rotate the refresh token for a new session token",
+    opt={"errors": (401,)},  # a refresh token that is missing, wrong, reused or expired
+)
 async def refresh(
     request: AnyRequest, write_uow: WriteUow, data: JSONBody[RefreshIn | None] = None
 ) -> Response[RefreshOut]:
-    """The refresh token comes in the ``refresh`` cookie or the body (the body wins)."""
-    token = (data.refresh_token if data else None) or request.cookies.get(REFRESH)
+    """The refresh token comes in the ``refresh`` cookie or the body (the body wins).
+
+    The cookie is read only from a JSON request: a cross-site form or ``text/plain`` POST
+    needs no CORS preflight, one that says it is JSON does.
+    """
+    token = data.refresh_token if data else None
+    if not token and (token := request.cookies.get(REFRESH)):
+        require_json(request)
     if not token:
         raise Unauthorized("A refresh token is required", code="missing_auth")
     ctx = accounts_of(request)
