@@ -37,9 +37,11 @@ def anyio_backend() -> str:
 # --- Storage: a test runs on SQLite and on PostgreSQL, unless marked with ``databases`` -----
 
 import asyncio  # noqa: E402
+import shutil  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import AsyncIterator, Iterator  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
@@ -115,12 +117,32 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("database_url", kinds, indirect=True)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database, made once per test process and copied for each test.
+
+    Migrating a fresh file takes a few hundred milliseconds, a copy about one; the migrations
+    themselves are tested on empty databases (tests/integration/test_owner_migration.py).
+    """
+    path = tmp_path_factory.mktemp("template") / "gamekeeper.db"
+
+    async def migrate() -> None:
+        engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
+        await upgrade(engine)
+        await engine.dispose()  # the last connection's close checkpoints the WAL into the file
+
+    asyncio.run(migrate())
+    return path
+
+
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     """The URL of an empty, migrated database of the kind the test is parametrised with."""
     if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'gamekeeper.db'}"
-        yield url
+        path = tmp_path / "gamekeeper.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        path.chmod(0o600)
+        yield f"sqlite+aiosqlite:///{path}"
         return
     url = request.getfixturevalue("pg_database_url")
 
@@ -138,8 +160,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
 @pytest.fixture
 async def db(database_url: str, clock: FakeClock) -> AsyncIterator[Database]:
     database = Database(database_url, clock=clock)
-    if database.is_sqlite:
-        await upgrade(database.engine)
     yield database
     await database.close()
 

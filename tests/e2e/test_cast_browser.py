@@ -290,6 +290,8 @@ def test_the_tv_relays_inputs_to_the_game_in_order_across_a_network_cut(
     expect(page.locator("iframe[title='Game']")).to_have_attribute(
         "sandbox", "allow-scripts allow-same-origin"
     )
+    # The frame element is there before the game's page has loaded in it: wait for the page.
+    expect(page.frame_locator("iframe[title='Game']").locator("h1")).to_have_text("Test game")
     game = page.frame(url=re.compile(re.escape(f"{game_origin}/play")))
     assert game is not None
     game.wait_for_function("() => window.castSession !== null")
