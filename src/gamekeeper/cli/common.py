@@ -54,13 +54,15 @@ _held: list[int] = []  # the lock's descriptor, open (and so locked) until the p
 
 
 def lock_data_dir(settings: Settings) -> None:
-    """Hold the embedded data directory for this process's life, or exit 1 naming its holder.
+    """Create and hold the embedded data directory for this process's life, or exit 1 naming
+    its holder.
 
     Two processes on one SQLite database would each trust their own caches and in-process
     state (a key revoked through one kept working on the other). The lock is an flock on a file
     in the directory: the kernel drops it when the process ends, however it ends. The admin
     commands talk HTTP to the server and never take it.
     """
+    make_data_dir(settings)
     path = settings.data_path / LOCK_FILE
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)

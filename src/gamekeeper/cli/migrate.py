@@ -8,7 +8,6 @@ from gamekeeper.cli.common import (
     ConfigOption,
     fail,
     lock_data_dir,
-    make_data_dir,
     out,
     read_settings,
 )
@@ -19,7 +18,6 @@ def migrate(config: ConfigOption = None) -> None:
     """Apply the database migrations and print the revision reached."""
     settings = read_settings(config)
     if settings.embedded:
-        make_data_dir(settings)
         lock_data_dir(settings)
     revision = run_migrations(settings)
     out.print(f"Database {safe_url(settings)} is at revision {revision}.")

@@ -45,7 +45,6 @@ def serve(
     """Run the HTTP server. The first embedded start creates the data directory and secrets."""
     settings = read_settings(config, host=host, port=port, workers=workers)
     if settings.embedded:  # one process per SQLite data directory (workers are its children)
-        make_data_dir(settings)
         lock_data_dir(settings)
     _warn_unreachable_links(settings)
     _announce(settings)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from gamekeeper.cli.common import ConfigOption, lock_data_dir, make_data_dir, read_settings
+from gamekeeper.cli.common import ConfigOption, lock_data_dir, read_settings
 
 
 def worker(
@@ -18,7 +18,6 @@ def worker(
     """Deliver events from the outbox (webhooks, callbacks, NATS, SQS) until stopped."""
     settings = read_settings(config)
     if settings.embedded:
-        make_data_dir(settings)
         lock_data_dir(settings)
     from gamekeeper.worker import main as run_worker
 

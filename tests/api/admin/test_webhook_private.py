@@ -85,3 +85,27 @@ async def test_a_delivery_refused_by_the_settings_fails_at_once_and_is_not_retri
 async def _settled(client, hook):
     items = (await client.get(hook + "/deliveries", headers=ADMIN)).json()["items"]
     return items if items and items[0]["attempts"] >= 1 and items[0]["lastError"] else None
+
+
+async def test_a_game_callback_url_that_can_never_be_reached_is_refused(make_client):
+    # A callbackUrl becomes the game's managed webhook: the same rule, at create and at update.
+    async with make_client() as client:
+        created = await client.post(
+            "/admin/v1/games",
+            json={"name": "Hooked", "callbackUrl": "http://127.0.0.1:9000/cb"},
+            headers=ADMIN,
+        )
+        games = (await client.get("/admin/v1/games", headers=ADMIN)).json()["items"]
+        game = await new_game(client)
+        moved = await client.patch(
+            f"/admin/v1/games/{game}", json={"callbackUrl": "http://10.0.0.7/cb"}, headers=ADMIN
+        )
+        hooks = (await client.get(f"/admin/v1/games/{game}/webhooks", headers=ADMIN)).json()
+    for response in (created, moved):
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["code"] == "unreachable_url"
+        assert error["message"].startswith("callback_url can never be reached from this server")
+        assert HINT in error["message"]
+    assert [g["name"] for g in games] == []
+    assert hooks["items"] == []

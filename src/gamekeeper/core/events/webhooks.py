@@ -37,9 +37,9 @@ class DeliveryNotFound(NotFound):
 class WebhookUrlUnreachable(InvalidInput):
     code = "unreachable_url"
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, field: str = "url") -> None:
         super().__init__(
-            f"url can never be reached from this server: {reason}. To deliver to a private "
+            f"{field} can never be reached from this server: {reason}. To deliver to a private "
             "network, add it to GAMEKEEPER_OUTBOUND_ALLOWED_NETWORKS"
         )
 
@@ -48,11 +48,12 @@ class WebhookUrlUnreachable(InvalidInput):
 UrlRefusal = Callable[[str], str | None]
 
 
-def _reachable(url: str, refusal: UrlRefusal | None) -> str:
-    checked = validate.http_url(url, field="url")
+def reachable(url: str, refusal: UrlRefusal | None, *, field: str = "url") -> str:
+    """``url`` checked as an http(s) URL that ``refusal`` (if given) does not refuse."""
+    checked = validate.http_url(url, field=field)
     reason = refusal(checked) if refusal is not None else None
     if reason is not None:
-        raise WebhookUrlUnreachable(reason)
+        raise WebhookUrlUnreachable(reason, field=field)
     return checked
 
 
@@ -98,7 +99,7 @@ async def create_webhook(
     webhook = Webhook(
         id=str(uuid.uuid4()),
         owner=owner,
-        url=_reachable(url, refusal),
+        url=reachable(url, refusal),
         event_types=tuple(check_types(event_types or [])),
         format=fmt,
         enabled=True,
@@ -145,7 +146,7 @@ async def update_webhook(
     if "url" in changes:
         if webhook.managed:
             raise ManagedWebhook()
-        values["url"] = _reachable(changes["url"], refusal)
+        values["url"] = reachable(changes["url"], refusal)
     if "event_types" in changes:
         values["event_types"] = tuple(check_types(changes["event_types"] or []))
     if "format" in changes:

@@ -11,7 +11,7 @@ from gamekeeper.core import audit, validate
 from gamekeeper.core.audit import Actor
 from gamekeeper.core.events.outbox import record_event
 from gamekeeper.core.events.store import WebhookFormat
-from gamekeeper.core.events.webhooks import create_webhook
+from gamekeeper.core.events.webhooks import UrlRefusal, create_webhook, reachable
 from gamekeeper.core.identity.errors import (
     DeveloperNotFound,
     GameNotFound,
@@ -99,9 +99,13 @@ async def create_game(
     box: SecretBox,
     actor: Actor,
     slug: str | None = None,
+    refusal: UrlRefusal | None = None,
     **fields: Any,
 ) -> Game:
-    """Register a game; the slug is derived from the name when not given."""
+    """Register a game; the slug is derived from the name when not given.
+
+    ``refusal`` says why a callbackUrl could never be delivered to (``WebhookUrlUnreachable``).
+    """
     if slug is None:
         slug = validate.slug_from_name(name)
         if await uow.identity.slug_exists(slug):
@@ -119,7 +123,7 @@ async def create_game(
         created_at=now,
         updated_at=now,
     )
-    game = await _apply(uow, blank, {"name": name, "slug": slug, **fields})
+    game = await _apply(uow, blank, {"name": name, "slug": slug, **fields}, refusal)
     await uow.identity.add_game(game)
     await audit.record(
         uow, "game.created", actor=actor, target_type="game", target_id=game.id, game_id=game.id
@@ -142,11 +146,17 @@ async def list_games(uow: IdentityUow, *, limit: int, after: str | None) -> list
 
 
 async def update_game(
-    uow: IdentityUow, *, game_id: str, changes: dict[str, Any], box: SecretBox, actor: Actor
+    uow: IdentityUow,
+    *,
+    game_id: str,
+    changes: dict[str, Any],
+    box: SecretBox,
+    actor: Actor,
+    refusal: UrlRefusal | None = None,
 ) -> Game:
     """Change the given fields; ``settings`` merge per dialect, each dialect's value whole."""
     game = await get_game(uow, game_id)
-    updated = replace(await _apply(uow, game, changes), updated_at=uow.now())
+    updated = replace(await _apply(uow, game, changes, refusal), updated_at=uow.now())
     await uow.identity.update_game(updated)
     uow.emit(GameChanged(game_id))  # a listed game shows the game's name, slug and URLs
     await audit.record(
@@ -166,7 +176,9 @@ async def update_game(
     return updated
 
 
-async def _apply(uow: IdentityUow, game: Game, changes: dict[str, Any]) -> Game:
+async def _apply(
+    uow: IdentityUow, game: Game, changes: dict[str, Any], refusal: UrlRefusal | None = None
+) -> Game:
     unknown = set(changes) - UPDATABLE
     if unknown:
         raise ValueError(f"not game fields: {sorted(unknown)}")
@@ -179,10 +191,14 @@ async def _apply(uow: IdentityUow, game: Game, changes: dict[str, Any]) -> Game:
         values["developer_id"] = (await get_developer(uow, changes["developer_id"])).id
     elif "developer_id" in changes:
         values["developer_id"] = None
-    for url_field in ("game_url", "callback_url"):
-        if url_field in changes:
-            url = changes[url_field]
-            values[url_field] = None if url is None else validate.http_url(url, field=url_field)
+    if changes.get("game_url") is not None:
+        values["game_url"] = validate.http_url(changes["game_url"], field="game_url")
+    elif "game_url" in changes:
+        values["game_url"] = None
+    if changes.get("callback_url") is not None:  # becomes a webhook: deliverable, or refused
+        values["callback_url"] = reachable(changes["callback_url"], refusal, field="callback_url")
+    elif "callback_url" in changes:
+        values["callback_url"] = None
     if "allowed_origins" in changes:
         origins = changes["allowed_origins"] or []
         values["allowed_origins"] = tuple(dict.fromkeys(validate.origin(o) for o in origins))

@@ -59,7 +59,9 @@ async def create_game(
 ) -> s.GameOut:
     fields = msgspec.structs.asdict(data)
     s.check_settings(fields["settings"])
-    game = await games.create_game(write_uow, box=runtime.box, actor=actor, **fields)
+    game = await games.create_game(
+        write_uow, box=runtime.box, actor=actor, refusal=runtime.http.refusal, **fields
+    )
     return s.GameOut.of(game)
 
 
@@ -88,7 +90,12 @@ async def update_game(
     changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
     s.check_settings(changes.get("settings"))
     game = await games.update_game(
-        write_uow, game_id=game_id, changes=changes, box=runtime.box, actor=actor
+        write_uow,
+        game_id=game_id,
+        changes=changes,
+        box=runtime.box,
+        actor=actor,
+        refusal=runtime.http.refusal,
     )
     return s.GameOut.of(game)
 
