@@ -120,6 +120,9 @@ class Bench:
         result["generator_share"] = sum(a["cpu_s"] for a in answers) / wall
         result["machine_busy"] = (after[2] - before[2]) / wall
         result["gc"] = await gc_pauses(servers)
+        result["server_rss_mib"] = [
+            sum(cpu_and_rss(pid)[1] for pid in s.pids()) / 1024 for s in servers
+        ]
         self.steps.append(result)
         progress(f"  {Verdict.line(result)}")
         return result
@@ -369,7 +372,7 @@ def main() -> None:
         help="no permessage-deflate (browsers offer it, uvicorn accepts)",
     )
     add("--no-baseline", action="store_true", help="skip /bench/relay")
-    add("--gc-threshold", help="gc.set_threshold in the servers, e.g. 50000,20,100")
+    add("--gc-threshold", help="instead of settings.gc_threshold in the servers: off, 50000,20,100")
     add("--profile", type=Path, help="py-spy the servers in one more step; raw stacks here")
     add("--database-url", default=DEFAULT_POSTGRES)
     add("--redis-url", default=DEFAULT_REDIS)

@@ -10,8 +10,9 @@
 - ``GET /bench/gc``: the full (generation 2) garbage collections since the last call: how
   many, their total and longest pause. They stop the whole process.
 
-``GK_BENCH_GC_THRESHOLD`` (``700,10,10``) sets ``gc.set_threshold`` before the app is built, to
-measure a tuning without changing ``src/``. uvicorn starts this with ``--factory --app-dir
+The garbage collector is tuned as ``gamekeeper serve`` tunes it (``settings.gc_threshold``,
+``runtime/memory.py``); ``GK_BENCH_GC_THRESHOLD`` (``--gc-threshold``: ``off``, ``700,10,10`` …)
+stands instead of the setting. uvicorn starts this with ``--factory --app-dir
 bench`` (see ``_harness.Server``); settings come from the ``GAMEKEEPER_*`` variables.
 """
 
@@ -31,6 +32,7 @@ from litestar.exceptions import WebSocketDisconnect
 
 from _harness import bare
 from gamekeeper.api.app import create_app
+from gamekeeper.runtime.memory import tune_gc
 from gamekeeper.settings import load_settings
 
 
@@ -142,8 +144,10 @@ async def gc_pauses() -> dict[str, float]:
 
 def app_factory() -> Litestar:
     """For ``uvicorn --factory``: the app as ``gamekeeper serve`` builds it, and the baselines."""
-    if threshold := os.environ.get("GK_BENCH_GC_THRESHOLD"):
-        gc.set_threshold(*(int(n) for n in threshold.split(",")))
+    settings = load_settings()
+    if threshold := os.environ.get("GK_BENCH_GC_THRESHOLD"):  # instead of the setting's
+        settings = msgspec.structs.replace(settings, gc_threshold=threshold)
     gc.callbacks.append(_watch_gc)
-    app: Litestar = create_app(load_settings(), extra_routes=[bare, relay, gc_pauses])
+    app: Litestar = create_app(settings, extra_routes=[bare, relay, gc_pauses])
+    tune_gc(settings.gc_threshold)  # as `gamekeeper serve` does
     return app

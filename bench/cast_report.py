@@ -121,7 +121,8 @@ class Verdict:
             f"{step['sent_per_s']:,.0f} sent, {step['acked_per_s']:,.0f} acked, "
             f"lost {step['lost']}, p50 {_ms(step['p50_ms'])} p99 {_ms(step['p99_ms'])} ms, "
             f"server {', '.join(f'{s:.2f}' for s in step['server_share'])} "
-            f"gen {step['generator_share']:.2f} busy {step['machine_busy']:.2f}: "
+            f"gen {step['generator_share']:.2f} busy {step['machine_busy']:.2f} "
+            f"rss {', '.join(f'{r:.0f}' for r in step.get('server_rss_mib', []))} MiB: "
             + ("kept up" if verdict.kept_up else "; ".join(verdict.why))
         )
 

@@ -92,6 +92,11 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     rate_limits: dict[str, str] = {}
     rate_limits_enabled: bool = True
     db_pool_size: Annotated[int, msgspec.Meta(ge=1, le=500)] = 10
+    # The garbage collector of serve (and each worker process): what the started app holds is
+    # frozen and generation 0 is collected after this many allocations (then the other two
+    # thresholds); "off" keeps Python's (700,10,10), whose full collections stop a server with
+    # thousands of sockets for ~0.5 s. See docs/benchmarks.md (TV casting).
+    gc_threshold: str = "50000,20,100"
     auto_migrate: bool = True
     log_level: str = "INFO"
     log_format: str = "json"
@@ -281,8 +286,23 @@ def _explain(exc: msgspec.ValidationError) -> str:
     return message
 
 
+def gc_thresholds(text: str) -> tuple[int, int, int] | None:
+    """``"50000,20,100"`` as three thresholds; None for ``"off"`` (Python's own)."""
+    if text.strip().lower() in {"off", "default", ""}:
+        return None
+    parts = text.split(",")
+    if len(parts) != 3 or not all(p.strip().isdigit() for p in parts) or int(parts[0]) < 1:
+        raise SettingsError(
+            f"GAMEKEEPER_GC_THRESHOLD: {text!r} is not three whole numbers such as "
+            "50000,20,100 (the first at least 1), or off"
+        )
+    first, second, third = (int(p) for p in parts)
+    return first, second, third
+
+
 def _check(settings: Settings) -> None:
     settings.sqlalchemy_url  # noqa: B018 - validates the URL
+    gc_thresholds(settings.gc_threshold)
     from limits import parse
 
     for category, text in settings.rate_limits.items():

@@ -120,8 +120,11 @@ def _uvicorn_options(settings: Settings) -> dict[str, Any]:
 def _serve_one(settings: Settings) -> None:
     import uvicorn
 
+    from gamekeeper.runtime.memory import tune_gc
+
     # Migrations run in the application's lifespan (settings.auto_migrate): one place.
     application: Litestar = _create_app(settings)
+    tune_gc(settings.gc_threshold)
     server = uvicorn.Server(uvicorn.Config(application, **_uvicorn_options(settings)))
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: uvicorn has already shut down
         server.run()
@@ -153,13 +156,24 @@ def _serve_many(settings: Settings, config: Path | None) -> None:
     os.environ.update(env)
     try:
         uvicorn.run(
-            "gamekeeper.api.app:create_app",
+            "gamekeeper.cli.serve:worker_app",
             factory=True,
             workers=settings.workers,
             **_uvicorn_options(settings),
         )
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def worker_app() -> Litestar:
+    """What each ``--workers`` process serves (uvicorn's factory): the app, its GC tuned."""
+    from gamekeeper.runtime.memory import tune_gc
+    from gamekeeper.settings import load_settings
+
+    settings = load_settings()
+    application = _create_app(settings)
+    tune_gc(settings.gc_threshold)
+    return application
 
 
 def _create_app(settings: Settings) -> Litestar:

@@ -250,6 +250,29 @@ async def send_input(
     return Sent(stored, delivered=session.receiver_attached)
 
 
+async def record_input(
+    uow: CastUow, *, session_id: str, player_id: str, input_type: str, input_data: object
+) -> Sent | None:
+    """``send_input`` in one statement where the store can (a ``Database.autocommit`` unit):
+    an active or idle session's input from one of its controllers. None for anything else
+    (a session still created, whose start is an event to record; an unknown or ended one; a
+    player not seated; an invalid input; a store without it): ``send_input`` then does it or
+    says why, in a transaction."""
+    if not validate.is_uuid(session_id) or not INPUT_TYPE.fullmatch(input_type):
+        return None
+    try:
+        data = _json_object(input_data, "inputData", MAX_INPUT_DATA)
+    except InvalidInput:
+        return None
+    draft = CastInput(session_id, 0, 0, input_type, data, uow.now())
+    recorded = await uow.cast.record_input(draft, player_id=player_id, keep=BACKLOG)
+    if recorded is None:
+        return None
+    stored, attached = recorded
+    uow.emit(CastInputRecorded(session_id, stored.seq))
+    return Sent(stored, delivered=attached)
+
+
 async def attach_receiver(uow: CastUow, *, session_id: str, key: str) -> CastSession:
     """The TV page attaches with the key from its ``receiverUrl``."""
     session = await _live(uow, session_id)

@@ -39,6 +39,15 @@ class CastStore(Protocol):
         """Store it with the session's next sequence number (the returned copy has it)."""
         ...
 
+    async def record_input(
+        self, value: CastInput, *, player_id: str, keep: int
+    ) -> tuple[CastInput, bool] | None:
+        """In one statement, where the database can: ``value`` as ``add_input`` stores it, with
+        the player's seat, if the session is active or idle and the player its controller; the
+        session marked active. The input and whether a receiver is attached; None otherwise or
+        where it cannot (the caller then takes the path that checks and says why)."""
+        ...
+
     async def inputs_after(self, session_id: str, seq: int, *, limit: int) -> list[CastInput]: ...
 
     # Expiry, by any process: sessions idle since before ``idle_before`` become idle, those

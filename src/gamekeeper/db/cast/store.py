@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Boolean, Integer, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -19,9 +19,39 @@ from gamekeeper.core.cast.types import (
     NewCastSession,
 )
 from gamekeeper.db.tables.cast import cast_controller, cast_input, cast_session
+from gamekeeper.db.types import Json, UTCDateTime
 
 _SESSION = [c for c in cast_session.c if c.name not in {"join_code_sealed", "receiver_key_hash"}]
 _TERMINATED = CastStatus.TERMINATED.value
+
+
+# An input of a live session in one statement (PostgreSQL): the player's seat, the session's
+# next number (which locks its row: inputs of one session are numbered in turn), its activity,
+# the input, and the backlog trimmed. No row when the session is not active or idle, or the
+# player not its controller: the caller then takes the path that says why.
+_RECORD_INPUT = (
+    text(
+        """
+WITH c AS (
+    SELECT seat FROM cast_controller WHERE session_id = :sid AND player_id = :pid
+), s AS (
+    UPDATE cast_session
+    SET next_seq = next_seq + 1, last_activity_at = :at, status = 'active'
+    WHERE id = :sid AND status IN ('active', 'idle') AND EXISTS (SELECT 1 FROM c)
+    RETURNING next_seq - 1 AS seq, receiver_attached
+), i AS (
+    INSERT INTO cast_input (session_id, seq, seat, input_type, input_data, at)
+    SELECT :sid, s.seq, c.seat, :input_type, :data, :at FROM s, c
+), d AS (
+    DELETE FROM cast_input
+    WHERE session_id = :sid AND seq <= (SELECT seq FROM s) - CAST(:keep AS integer)
+)
+SELECT s.seq, s.receiver_attached, c.seat FROM s, c
+"""
+    )
+    .bindparams(bindparam("data", type_=Json), bindparam("at", type_=UTCDateTime))
+    .columns(seq=Integer, receiver_attached=Boolean, seat=Integer)
+)
 
 
 def _session(row: RowMapping) -> CastSession:
@@ -160,6 +190,24 @@ class SqlCastStore:
                 )
             )
         return replace(value, seq=seq)
+
+    async def record_input(
+        self, value: CastInput, *, player_id: str, keep: int
+    ) -> tuple[CastInput, bool] | None:
+        if self._conn.dialect.name != "postgresql":  # no data-modifying CTE in SQLite
+            return None
+        row = (
+            await self._conn.execute(
+                _RECORD_INPUT,
+                {
+                    "sid": value.session_id, "pid": player_id, "at": value.at,
+                    "input_type": value.input_type, "data": value.input_data, "keep": keep,
+                },
+            )
+        ).first()  # fmt: skip
+        if row is None:
+            return None
+        return replace(value, seq=row.seq, seat=row.seat), bool(row.receiver_attached)
 
     async def inputs_after(self, session_id: str, seq: int, *, limit: int) -> list[CastInput]:
         rows = await self._conn.execute(
